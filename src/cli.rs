@@ -1,0 +1,163 @@
+//! The command line (DESIGN.md, "Command line"): scripts depend on it, so names are stable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::runner::Kind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "migverify",
+    version,
+    about = "Proves that database migrations are safe to merge: up/down cycles on a throwaway PostgreSQL, schema snapshots and budgets."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Colour in reports and diffs; NO_COLOR is honoured under auto.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List revisions base→head: id, parent(s), description, has-down.
+    #[command(after_help = "Example:\n  migverify revisions -m migrations-fixtures/pos")]
+    Revisions {
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// The gate: up to --from, up to --to, down, up again (and down to base and up with --full).
+    #[command(after_help = "Example:\n  migverify cycle -m migrations-fixtures/pos --snapshots snapshots/pos")]
+    Cycle(GateArgs),
+    /// Up, down and up again for every revision, schemas compared at each.
+    #[command(after_help = "Example:\n  migverify stairway -m migrations-fixtures/pos")]
+    Stairway(GateArgs),
+    /// Print the canonical schema of a revision (default head).
+    #[command(after_help = "Examples:\n  migverify snapshot -m migrations-fixtures/pos\n  migverify snapshot --dir snapshots/pos -m migrations-fixtures/pos")]
+    Snapshot {
+        /// Revision: id, unique prefix, base, head or -N.
+        revision: Option<String>,
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Write the snapshot to FILE instead of stdout.
+        #[arg(long, value_name = "FILE", conflicts_with = "dir")]
+        out: Option<PathBuf>,
+        /// Write one file per revision, DIR/<revision>.txt, base to head.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// Unified diff of the schemas of two revisions or two snapshot files; exit 1 when they differ.
+    #[command(after_help = "Example:\n  migverify diff -m migrations-fixtures/pos -1 head")]
+    Diff {
+        /// A revision or a snapshot file.
+        #[arg(allow_hyphen_values = true)]
+        a: String,
+        /// A revision or a snapshot file.
+        #[arg(allow_hyphen_values = true)]
+        b: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+        #[command(flatten)]
+        database: DatabaseArgs,
+        /// Also compare the physical order of columns.
+        #[arg(long)]
+        compare_column_order: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    /// The migration project; its kind is detected.
+    #[arg(short, long = "migrations", value_name = "DIR", default_value = ".")]
+    pub migrations: PathBuf,
+    /// Force the kind of project.
+    #[arg(long, value_enum)]
+    pub kind: Option<Kind>,
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// An existing server: a scratch database is created on it and dropped after; nothing else on it is touched.
+    #[arg(long, env = "MIGVERIFY_DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Keep the scratch database (or cluster) and print how to connect.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Start of the range under test (default: the parent of --to; stairway: base).
+    #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+    pub from: Option<String>,
+    /// End of the range under test (default: head).
+    #[arg(long, value_name = "REV", allow_hyphen_values = true)]
+    pub to: Option<String>,
+    /// Per-step budget; a step still running then is stopped and fails the run.
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_budget)]
+    pub budget: Duration,
+    /// Skip the downgrade to base and the rebuild from base (cycle).
+    #[arg(long)]
+    pub no_full: bool,
+    /// Compare the schema at each revision with DIR/<revision>.txt.
+    #[arg(long, value_name = "DIR")]
+    pub snapshots: Option<PathBuf>,
+    /// Also compare the physical order of columns.
+    #[arg(long)]
+    pub compare_column_order: bool,
+    /// The report on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the JSON report to FILE as well.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that is (or is not) a terminal.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+}
+
+fn parse_budget(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds.is_finite() => Ok(Duration::from_secs_f64(seconds)),
+        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    }
+}

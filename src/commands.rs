@@ -1,0 +1,255 @@
+//! The commands of the command line, each wiring the parts together: open the runner (so bad
+//! input fails before any server starts), get a scratch database, run, print.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{Command, DatabaseArgs, Format, GateArgs, ProjectArgs};
+use crate::database::{ScratchDatabase, ServerChoice};
+use crate::error::{exit_code, Error, Result};
+use crate::gate::{self, GateConfig};
+use crate::report::{render_text, Verdict};
+use crate::runner::{self, Runner, Target};
+use crate::schema::{self, Snapshot};
+
+/// Runs a command, or stops it at SIGINT/SIGTERM; returns the exit code. Interrupting drops the
+/// run, and with it the scratch database and the cluster, before this returns.
+pub async fn run_until_interrupted(cli: crate::cli::Cli) -> i32 {
+    let color = cli.color.enabled(std::io::stdout().is_terminal());
+    let mut work = Box::pin(run(cli.command, color));
+    let outcome = tokio::select! {
+        outcome = &mut work => Some(outcome),
+        signal = interrupted() => {
+            tracing::warn!("{signal}: stopping");
+            None
+        }
+    };
+    drop(work);
+    match outcome {
+        Some(Ok(Verdict::Pass)) => exit_code::PASS,
+        Some(Ok(Verdict::Fail)) => exit_code::CHECK_FAILED,
+        Some(Err(error)) => {
+            eprintln!("error: {error}");
+            error.exit_code()
+        }
+        None => {
+            eprintln!("migverify: interrupted; the scratch database is gone");
+            exit_code::INTERRUPTED
+        }
+    }
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    }
+}
+
+async fn run(command: Command, color: bool) -> Result<Verdict> {
+    match command {
+        Command::Revisions { project, format } => revisions(&project, format).await,
+        Command::Cycle(args) => run_gate(args, color, Gate::Cycle).await,
+        Command::Stairway(args) => run_gate(args, color, Gate::Stairway).await,
+        Command::Snapshot {
+            revision,
+            project,
+            database,
+            out,
+            dir,
+        } => match dir {
+            Some(dir) => snapshot_all(&project, &database, &dir).await,
+            None => snapshot_one(&project, &database, revision.as_deref(), out.as_deref()).await,
+        },
+        Command::Diff {
+            a,
+            b,
+            project,
+            database,
+            compare_column_order,
+        } => diff(&a, &b, &project, &database, compare_column_order, color).await,
+    }
+}
+
+async fn open_runner(project: &ProjectArgs) -> Result<Box<dyn Runner>> {
+    runner::open(&project.migrations, project.kind).await
+}
+
+async fn scratch_database(args: &DatabaseArgs) -> Result<ScratchDatabase> {
+    let choice = match &args.database_url {
+        Some(url) => ServerChoice::Existing { url: url.clone() },
+        None => ServerChoice::Throwaway,
+    };
+    ScratchDatabase::create(choice, args.keep).await
+}
+
+async fn revisions(project: &ProjectArgs, format: Format) -> Result<Verdict> {
+    let runner = open_runner(project).await?;
+    let revisions = runner.revisions().all();
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(revisions).expect("revisions serialize")),
+        Format::Text => {
+            let width = revisions.iter().map(|r| r.id.len()).max().unwrap_or(0).max(4);
+            for revision in revisions {
+                let parents = match revision.parents.as_slice() {
+                    [] => "base".to_string(),
+                    parents => parents.join(","),
+                };
+                let down = if revision.has_down { "down" } else { "no-down" };
+                println!("{:<width$}  {:<width$}  {:<7}  {}", revision.id, parents, down, revision.description);
+            }
+        }
+    }
+    Ok(Verdict::Pass)
+}
+
+enum Gate {
+    Cycle,
+    Stairway,
+}
+
+async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
+    let mut runner = open_runner(&args.project).await?;
+    let range = match which {
+        Gate::Cycle => gate::cycle_range,
+        Gate::Stairway => gate::stairway_range,
+    };
+    let (from, to) = range(runner.revisions(), args.from.as_deref(), args.to.as_deref())?;
+    if let Some(dir) = &args.snapshots {
+        if !dir.is_dir() {
+            return Err(Error::MissingDirectory(dir.clone()));
+        }
+    }
+    let config = GateConfig {
+        from,
+        to,
+        budget: args.budget,
+        full: !args.no_full,
+        snapshots: args.snapshots.clone(),
+        compare_column_order: args.compare_column_order,
+    };
+    let database = scratch_database(&args.database).await?;
+    let report = match which {
+        Gate::Cycle => gate::cycle(runner.as_mut(), &database, &config).await?,
+        Gate::Stairway => gate::stairway(runner.as_mut(), &database, &config).await?,
+    };
+    drop(database);
+    match args.format {
+        Format::Text => print!("{}", render_text(&report, color)),
+        Format::Json => println!("{}", report.to_json()),
+    }
+    if let Some(path) = &args.report {
+        write_file(path, &report.to_json())?;
+    }
+    Ok(report.verdict)
+}
+
+/// Migrates to `target` and reads the schema there.
+async fn snapshot_at(runner: &mut dyn Runner, database: &ScratchDatabase, target: &Target) -> Result<Snapshot> {
+    let options = database.connect_options();
+    if runner.current(options).await? != *target {
+        runner.upgrade(options, target).await?;
+    }
+    let mut connection = database.connect().await?;
+    schema::introspect(&mut connection, runner.bookkeeping_tables()).await
+}
+
+async fn snapshot_one(project: &ProjectArgs, database: &DatabaseArgs, revision: Option<&str>, out: Option<&Path>) -> Result<Verdict> {
+    let mut runner = open_runner(project).await?;
+    let target = runner.revisions().resolve(revision.unwrap_or("head"))?;
+    let database = scratch_database(database).await?;
+    let snapshot = snapshot_at(runner.as_mut(), &database, &target).await?;
+    match out {
+        Some(path) => write_file(path, snapshot.text())?,
+        None => print!("{}", snapshot.text()),
+    }
+    Ok(Verdict::Pass)
+}
+
+/// One file per revision, base included, written on the way up.
+async fn snapshot_all(project: &ProjectArgs, database: &DatabaseArgs, dir: &Path) -> Result<Verdict> {
+    let mut runner = open_runner(project).await?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let database = scratch_database(database).await?;
+    let targets: Vec<Target> = (0..=runner.revisions().all().len())
+        .map(|position| runner.revisions().target_at(position))
+        .collect();
+    for target in targets {
+        let snapshot = snapshot_at(runner.as_mut(), &database, &target).await?;
+        let path = dir.join(format!("{target}.txt"));
+        write_file(&path, snapshot.text())?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(Verdict::Pass)
+}
+
+/// One side of `diff`: a snapshot file, or a revision to migrate to.
+enum Side {
+    File(PathBuf),
+    Revision(Target),
+}
+
+async fn diff(a: &str, b: &str, project: &ProjectArgs, database: &DatabaseArgs, compare_column_order: bool, color: bool) -> Result<Verdict> {
+    let is_file = |spec: &str| Path::new(spec).is_file();
+    let mut runner = match is_file(a) && is_file(b) {
+        true => None,
+        false => Some(open_runner(project).await?),
+    };
+    let side = |spec: &str| -> Result<Side> {
+        match (&runner, is_file(spec)) {
+            (_, true) => Ok(Side::File(PathBuf::from(spec))),
+            (Some(runner), false) => Ok(Side::Revision(runner.revisions().resolve(spec)?)),
+            (None, false) => unreachable!("a runner is opened whenever a side is not a file"),
+        }
+    };
+    let sides = [side(a)?, side(b)?];
+
+    let mut snapshots = [None, None];
+    if let Some(runner) = runner.as_deref_mut() {
+        let database = scratch_database(database).await?;
+        // Visit revisions in history order so that every step is an upgrade.
+        let mut order: Vec<(usize, Target)> = sides
+            .iter()
+            .enumerate()
+            .filter_map(|(i, side)| match side {
+                Side::Revision(target) => Some((i, target.clone())),
+                Side::File(_) => None,
+            })
+            .collect();
+        order.sort_by_key(|(_, target)| runner.revisions().position(target));
+        for (i, target) in order {
+            snapshots[i] = Some(snapshot_at(runner, &database, &target).await?);
+        }
+    }
+    for (i, side) in sides.iter().enumerate() {
+        if let Side::File(path) = side {
+            snapshots[i] = Some(gate::read_snapshot(path)?);
+        }
+    }
+    let [Some(old), Some(new)] = snapshots else {
+        unreachable!("every side was filled above");
+    };
+    let text = schema::unified_diff(
+        &old.comparable_text(compare_column_order),
+        &new.comparable_text(compare_column_order),
+        a,
+        b,
+        color,
+    );
+    print!("{text}");
+    Ok(if text.is_empty() { Verdict::Pass } else { Verdict::Fail })
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|source| Error::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    })
+}

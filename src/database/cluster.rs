@@ -1,0 +1,218 @@
+//! A throwaway PostgreSQL cluster: initdb in a temp dir, a postgres listening on a unix socket
+//! in that dir and on a free loopback port, tuned for speed rather than durability. Dropping a
+//! `TempCluster` stops the server and deletes the directory, so every exit path that unwinds
+//! (success, error, Ctrl-C) leaves nothing behind.
+
+use std::fs::File;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::{Pid, Uid, User};
+use sqlx::postgres::PgConnectOptions;
+use tempfile::TempDir;
+
+use super::binaries::ServerBinaries;
+use crate::error::{Error, Result};
+
+const SUPERUSER: &str = "postgres";
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct TempCluster {
+    dir: Option<TempDir>,
+    postmaster: Child,
+    port: u16,
+}
+
+impl TempCluster {
+    pub fn start(binaries: &ServerBinaries) -> Result<Self> {
+        let started = Instant::now();
+        let owner = ServerOwner::for_current_user()?;
+        let dir = tempfile::Builder::new()
+            .prefix("migverify-")
+            .tempdir()
+            .map_err(|e| Error::ClusterStart(format!("cannot create a temp dir: {e}")))?;
+        owner.take_ownership(dir.path())?;
+        let data = dir.path().join("data");
+
+        let initdb = owner
+            .command(&binaries.program("initdb"), dir.path())
+            .arg("--pgdata")
+            .arg(&data)
+            .args(["--username", SUPERUSER, "--auth", "trust", "--encoding", "UTF8"])
+            .args(["--locale", "C", "--no-sync", "--no-instructions"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::ClusterStart(format!("cannot run initdb: {e}")))?;
+        if !initdb.status.success() {
+            return Err(Error::ClusterStart(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&initdb.stderr).trim()
+            )));
+        }
+
+        let port = free_port()?;
+        let log_path = dir.path().join("postgres.log");
+        let log = File::create(&log_path)?;
+        let postmaster = owner
+            .command(&binaries.program("postgres"), dir.path())
+            .arg("-D")
+            .arg(&data)
+            .arg("-k")
+            .arg(dir.path())
+            .args(["-p", &port.to_string(), "-h", "127.0.0.1"])
+            .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+            .args(["-c", "full_page_writes=off", "-c", "max_connections=50"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // Its own process group: a terminal's Ctrl-C reaches migverify, which stops the
+            // server itself, instead of killing it under a running step.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Error::ClusterStart(format!("cannot run postgres: {e}")))?;
+
+        let mut cluster = TempCluster {
+            dir: Some(dir),
+            postmaster,
+            port,
+        };
+        cluster.wait_until_ready(&data, &log_path)?;
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            port,
+            "throwaway PostgreSQL ready"
+        );
+        Ok(cluster)
+    }
+
+    /// The server writes "ready" on the status line of postmaster.pid once it accepts
+    /// connections; polling that file is cheaper than polling with connection attempts.
+    fn wait_until_ready(&mut self, data: &Path, log_path: &Path) -> Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Ok(pid_file) = std::fs::read_to_string(data.join("postmaster.pid")) {
+                if pid_file.lines().nth(7).map(str::trim) == Some("ready") {
+                    return Ok(());
+                }
+            }
+            if let Ok(Some(status)) = self.postmaster.try_wait() {
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                return Err(Error::ClusterStart(format!(
+                    "postgres exited ({status}): {}",
+                    last_lines(&log, 5)
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(Error::ClusterStart(format!(
+                    "postgres was not ready after {}s",
+                    READY_TIMEOUT.as_secs()
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    pub fn socket_dir(&self) -> &Path {
+        self.dir.as_ref().map(TempDir::path).expect("dir lives until drop")
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .socket(self.socket_dir())
+            .port(self.port)
+            .username(SUPERUSER)
+            .database(database)
+    }
+
+    /// Leaves the server running and its directory in place, for `--keep`.
+    pub fn keep(mut self) {
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.keep();
+        }
+        std::mem::forget(self);
+    }
+
+    fn stop(&mut self) {
+        let pid = Pid::from_raw(self.postmaster.id() as i32);
+        // SIGINT is PostgreSQL's "fast" shutdown: it aborts running transactions and exits.
+        let _ = kill(pid, Signal::SIGINT);
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if matches!(self.postmaster.try_wait(), Ok(Some(_)) | Err(_)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        tracing::warn!("postgres did not stop in time; killing it");
+        let _ = kill(Pid::from_raw(-pid.as_raw()), Signal::SIGKILL);
+        let _ = self.postmaster.wait();
+    }
+}
+
+impl Drop for TempCluster {
+    fn drop(&mut self) {
+        self.stop();
+        if let Some(dir) = self.dir.take() {
+            let path = dir.path().to_path_buf();
+            if let Err(error) = dir.close() {
+                tracing::warn!(dir = %path.display(), %error, "could not remove the cluster directory");
+            }
+        }
+    }
+}
+
+/// initdb and postgres refuse to run as root; then they run as an unprivileged user who owns
+/// the cluster directory.
+enum ServerOwner {
+    CurrentUser,
+    Switch(User),
+}
+
+impl ServerOwner {
+    fn for_current_user() -> Result<Self> {
+        if !Uid::effective().is_root() {
+            return Ok(ServerOwner::CurrentUser);
+        }
+        ["postgres", "nobody"]
+            .into_iter()
+            .find_map(|name| User::from_name(name).ok().flatten())
+            .map(ServerOwner::Switch)
+            .ok_or(Error::NoUnprivilegedUser)
+    }
+
+    fn take_ownership(&self, dir: &Path) -> Result<()> {
+        if let ServerOwner::Switch(user) = self {
+            nix::unistd::chown(dir, Some(user.uid), Some(user.gid)).map_err(|e| {
+                Error::ClusterStart(format!("cannot hand {} to {}: {e}", dir.display(), user.name))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn command(&self, program: &Path, workdir: &Path) -> Command {
+        let mut command = Command::new(program);
+        command.current_dir(workdir);
+        if let ServerOwner::Switch(user) = self {
+            command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+        }
+        command
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join(" | ")
+}

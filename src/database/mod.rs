@@ -1,0 +1,29 @@
+//! Databases: where migrations run. Either a throwaway cluster (the default) or a scratch
+//! database created on a server the user names. Either way, migverify only ever migrates a
+//! database it created, and removes it when the `ScratchDatabase` is dropped.
+
+mod binaries;
+mod cluster;
+mod scratch;
+mod url;
+
+pub use binaries::ServerBinaries;
+pub use cluster::TempCluster;
+pub use scratch::{ScratchDatabase, ServerChoice};
+pub use url::redact_url;
+
+/// One sentence for a sqlx error, without the driver's debug noise.
+pub fn describe_sqlx_error(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => {
+            let mut message = db.message().to_string();
+            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                if let Some(detail) = pg.detail() {
+                    message.push_str(&format!(" ({detail})"));
+                }
+            }
+            message
+        }
+        other => other.to_string(),
+    }
+}

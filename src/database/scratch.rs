@@ -1,0 +1,190 @@
+//! The scratch database a run migrates: `migverify_<random>`, on a throwaway cluster or on the
+//! server of `--database-url`. It is dropped (or the cluster stopped) when this value is dropped.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use rand::distr::{Alphanumeric, SampleString};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+
+use super::{describe_sqlx_error, redact_url, ServerBinaries, TempCluster};
+use crate::error::{Error, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the scratch database lives.
+pub enum ServerChoice {
+    Throwaway,
+    Existing { url: String },
+}
+
+enum Server {
+    Throwaway(TempCluster),
+    Existing { admin: PgConnectOptions },
+}
+
+pub struct ScratchDatabase {
+    server: Option<Server>,
+    name: String,
+    options: PgConnectOptions,
+    shown_as: String,
+    keep: bool,
+}
+
+impl ScratchDatabase {
+    pub async fn create(choice: ServerChoice, keep: bool) -> Result<Self> {
+        let name = format!(
+            "migverify_{}",
+            Alphanumeric
+                .sample_string(&mut rand::rng(), 10)
+                .to_lowercase()
+        );
+        let (server, admin, shown_as) = match choice {
+            ServerChoice::Throwaway => {
+                let binaries = ServerBinaries::locate()?;
+                let cluster = tokio::task::spawn_blocking(move || TempCluster::start(&binaries))
+                    .await
+                    .map_err(|e| Error::ClusterStart(e.to_string()))??;
+                let admin = cluster.connect_options("postgres");
+                let shown_as = format!(
+                    "psql -h {} -p {} -U postgres -d {name}",
+                    cluster.socket_dir().display(),
+                    cluster.port()
+                );
+                (Server::Throwaway(cluster), admin, shown_as)
+            }
+            ServerChoice::Existing { url } => {
+                let shown = redact_url(&url);
+                let admin = PgConnectOptions::from_str(&url).map_err(|e| Error::Unreachable {
+                    url: shown.clone(),
+                    message: describe_sqlx_error(&e),
+                })?;
+                let shown_as = format!("psql '{}' (database {name})", shown);
+                (Server::Existing { admin: admin.clone() }, admin, shown_as)
+            }
+        };
+        let options = admin.clone().database(&name);
+        // From here on, dropping `database` cleans up, whatever fails next.
+        let database = ScratchDatabase {
+            server: Some(server),
+            name,
+            options,
+            shown_as,
+            keep,
+        };
+        let mut connection = connect(&admin).await?;
+        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&database.name)))
+            .execute(&mut connection)
+            .await?;
+        tracing::info!(database = %database.name, "created the scratch database");
+        Ok(database)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn connect_options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
+    pub async fn connect(&self) -> Result<PgConnection> {
+        connect(&self.options).await
+    }
+
+    /// How a person can reach the database, for `--keep`.
+    pub fn how_to_connect(&self) -> &str {
+        &self.shown_as
+    }
+
+    /// Cancels the statements of every other session on the scratch database: the watchdog's
+    /// way to stop an over-budget step whatever runner (and connection) is executing it.
+    pub async fn cancel_other_sessions(&self, connection: &mut PgConnection, terminate: bool) -> Result<u64> {
+        let function = if terminate { "pg_terminate_backend" } else { "pg_cancel_backend" };
+        let cancelled: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid() AND {function}(pid)"
+        ))
+        .fetch_one(connection)
+        .await?;
+        Ok(cancelled as u64)
+    }
+
+    fn drop_on_existing_server(admin: PgConnectOptions, name: String) {
+        // Drop runs in async code too (a Ctrl-C drops the whole run); a thread with its own
+        // runtime lets it finish the DROP DATABASE synchronously either way.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let mut connection = connect(&admin).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
+                    .execute(&mut connection)
+                    .await?;
+                Ok::<_, Error>(())
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(())) => tracing::info!("dropped the scratch database"),
+            Ok(Err(error)) => tracing::warn!(%error, "could not drop the scratch database"),
+            Err(_) => tracing::warn!("could not drop the scratch database"),
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let Some(server) = self.server.take() else {
+            return;
+        };
+        if self.keep {
+            eprintln!("kept the scratch database; connect with: {}", self.shown_as);
+            if let Server::Throwaway(cluster) = server {
+                cluster.keep();
+            }
+            return;
+        }
+        match server {
+            // Stopping the cluster removes the database with it.
+            Server::Throwaway(cluster) => drop(cluster),
+            Server::Existing { admin } => {
+                Self::drop_on_existing_server(admin, std::mem::take(&mut self.name))
+            }
+        }
+    }
+}
+
+async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
+    // A slow migration is what migverify measures, not something to warn about on stderr.
+    let options = options
+        .clone()
+        .log_slow_statements(log::LevelFilter::Off, Duration::ZERO);
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(error)) => Err(Error::Unreachable {
+            url: describe_target(&options),
+            message: describe_sqlx_error(&error),
+        }),
+        Err(_) => Err(Error::Unreachable {
+            url: describe_target(&options),
+            message: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+fn describe_target(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{} (database {})",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    )
+}
+
+/// Quotes an identifier the way PostgreSQL's quote_ident does.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

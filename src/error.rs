@@ -1,0 +1,92 @@
+//! The library's error type. Each variant belongs to one class of failure, and the class alone
+//! decides the exit code (see DESIGN.md), so `main` never has to inspect messages.
+
+use std::path::PathBuf;
+
+/// Exit codes of the command-line contract.
+pub mod exit_code {
+    pub const PASS: i32 = 0;
+    pub const CHECK_FAILED: i32 = 1;
+    pub const BAD_INPUT: i32 = 2;
+    pub const ENVIRONMENT: i32 = 3;
+    pub const INTERRUPTED: i32 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // A migration raised outside a gate (snapshot, diff): exit 1, like a failed check.
+    #[error("migration {0}")]
+    Migration(#[from] crate::runner::StepError),
+
+    // Bad input: exit 2.
+    #[error("migration directory {0} does not exist")]
+    MissingDirectory(PathBuf),
+    #[error("no migrations found in {0} (expected <version>_<name>.sql or .up.sql/.down.sql files)")]
+    NoMigrations(PathBuf),
+    #[error("malformed migration in {dir}: {message}")]
+    MalformedMigration { dir: PathBuf, message: String },
+    #[error("unknown revision {0:?} (run `migverify revisions` to list them)")]
+    UnknownRevision(String),
+    #[error("revision {0:?} is ambiguous: it is a prefix of {1}")]
+    AmbiguousRevision(String, String),
+    #[error("--from {from} is not before --to {to}")]
+    EmptyRange { from: String, to: String },
+    #[error("{0} is an alembic project; this build of migverify drives sqlx projects only")]
+    UnsupportedKind(PathBuf),
+    #[error("cannot read snapshot file {path}: {source}")]
+    ReadSnapshot {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    WriteFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    // Environment: exit 3.
+    #[error("no PostgreSQL server binaries found (looked at `pg_config --bindir`, /usr/lib/postgresql/*/bin and PATH); install PostgreSQL or pass --database-url")]
+    NoServerBinaries,
+    #[error("running as root, but no unprivileged user (postgres or nobody) exists to run initdb and postgres as")]
+    NoUnprivilegedUser,
+    #[error("throwaway PostgreSQL failed to start: {0}")]
+    ClusterStart(String),
+    #[error("cannot reach PostgreSQL at {url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("database error on the scratch database: {0}")]
+    Database(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        use Error::*;
+        match self {
+            Migration(_) => exit_code::CHECK_FAILED,
+            MissingDirectory(_)
+            | NoMigrations(_)
+            | MalformedMigration { .. }
+            | UnknownRevision(_)
+            | AmbiguousRevision(..)
+            | EmptyRange { .. }
+            | UnsupportedKind(_)
+            | ReadSnapshot { .. }
+            | WriteFile { .. } => exit_code::BAD_INPUT,
+            NoServerBinaries
+            | NoUnprivilegedUser
+            | ClusterStart(_)
+            | Unreachable { .. }
+            | Database(_)
+            | Io(_) => exit_code::ENVIRONMENT,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Error::Database(crate::database::describe_sqlx_error(&error))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

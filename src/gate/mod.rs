@@ -1,0 +1,53 @@
+//! The gate: the one place that knows the sequence of a run. It drives a runner on a scratch
+//! database, takes schema snapshots between steps, checks them, and records it all in a report.
+
+mod cycle;
+mod session;
+mod stairway;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use cycle::cycle;
+pub use session::read_snapshot;
+pub use stairway::stairway;
+
+use crate::error::{Error, Result};
+use crate::runner::{Revisions, Target};
+
+#[derive(Debug, Clone)]
+pub struct GateConfig {
+    /// The range under test.
+    pub from: Target,
+    pub to: Target,
+    pub budget: Duration,
+    /// Also go down to base and back up (cycle only).
+    pub full: bool,
+    /// Committed snapshots (`<revision>.txt`) to compare the schema with at each revision.
+    pub snapshots: Option<PathBuf>,
+    pub compare_column_order: bool,
+}
+
+/// The range `cycle` tests: by default the newest revision alone (from its parent to head).
+pub fn cycle_range(revisions: &Revisions, from: Option<&str>, to: Option<&str>) -> Result<(Target, Target)> {
+    let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
+    let from = from.map_or_else(|| Ok(revisions.parent(&to)), |spec| revisions.resolve(spec))?;
+    non_empty(revisions, from, to)
+}
+
+/// The range `stairway` walks: by default every revision.
+pub fn stairway_range(revisions: &Revisions, from: Option<&str>, to: Option<&str>) -> Result<(Target, Target)> {
+    let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
+    let from = from.map_or(Ok(Target::Base), |spec| revisions.resolve(spec))?;
+    non_empty(revisions, from, to)
+}
+
+fn non_empty(revisions: &Revisions, from: Target, to: Target) -> Result<(Target, Target)> {
+    if revisions.position(&from) >= revisions.position(&to) {
+        return Err(Error::EmptyRange {
+            from: from.to_string(),
+            to: to.to_string(),
+        });
+    }
+    Ok((from, to))
+}

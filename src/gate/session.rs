@@ -1,0 +1,232 @@
+//! What every gate sequence does: timed steps under the budget, snapshots, and schema checks
+//! recorded in the report.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sqlx::postgres::PgConnection;
+
+use crate::database::ScratchDatabase;
+use crate::error::{Error, Result};
+use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
+use crate::runner::{Runner, StepError, Target};
+use crate::schema::{self, Snapshot};
+
+/// How long a cancelled step may take to give up before its session is terminated, and again
+/// before migverify stops waiting for it.
+const CANCEL_GRACE: Duration = Duration::from_secs(3);
+
+pub struct Session<'a> {
+    pub runner: &'a mut dyn Runner,
+    database: &'a ScratchDatabase,
+    /// migverify's own connection: snapshots, and the watchdog's cancel.
+    observer: PgConnection,
+    budget: Duration,
+    compare_column_order: bool,
+    pub report: Report,
+}
+
+/// How a schema check words its result: `unexpected`/`missing` contain `{}` for the objects.
+pub struct Wording<'w> {
+    pub subject: String,
+    pub passed: String,
+    pub unexpected: &'w str,
+    pub missing: &'w str,
+}
+
+impl Wording<'static> {
+    /// A downgrade of `span` must give back the schema of `restored`.
+    pub fn downgrade(span: &str, restored: &Target) -> Self {
+        Wording {
+            subject: format!("downgrade of {span}"),
+            passed: format!("downgrade of {span} restored the schema of {restored}"),
+            unexpected: "left {} behind",
+            missing: "did not restore {}",
+        }
+    }
+
+    /// Upgrading `span` again must give the schema its first upgrade gave.
+    pub fn reapply(span: &str) -> Self {
+        Wording {
+            subject: format!("upgrade of {span} after its downgrade"),
+            passed: format!("upgrade of {span} after its downgrade gave the same schema"),
+            unexpected: "created {} that the first upgrade did not",
+            missing: "did not create {}",
+        }
+    }
+}
+
+impl<'a> Session<'a> {
+    pub async fn open(
+        command: &str,
+        runner: &'a mut dyn Runner,
+        database: &'a ScratchDatabase,
+        budget: Duration,
+        compare_column_order: bool,
+    ) -> Result<Self> {
+        let report = Report::new(command, runner.kind().name(), budget.as_secs_f64());
+        Ok(Session {
+            observer: database.connect().await?,
+            runner,
+            database,
+            budget,
+            compare_column_order,
+            report,
+        })
+    }
+
+    /// Moves the database from `from` to `to` (up or down as the positions say), timed and
+    /// under the budget, and records the step. Returns whether it completed.
+    pub async fn step(&mut self, from: &Target, to: &Target) -> Result<bool> {
+        let revisions = self.runner.revisions();
+        let upward = revisions.position(to) > revisions.position(from);
+        let name = if upward { "upgrade" } else { "downgrade" };
+        let options = self.database.connect_options().clone();
+        let started = Instant::now();
+        tracing::info!(%from, %to, "{name}");
+
+        let runner = &mut *self.runner;
+        let work = async {
+            if upward {
+                runner.upgrade(&options, to).await?;
+            } else {
+                runner.downgrade(&options, to).await?;
+            }
+            // Whatever the runner believes, the database must now be at `to`.
+            match runner.current(&options).await? {
+                now if &now == to => Ok(()),
+                now => Err(StepError::Failed {
+                    revision: to.to_string(),
+                    message: format!("after the {name} the database is at {now}, not at {to}"),
+                }),
+            }
+        };
+        tokio::pin!(work);
+        let outcome = tokio::select! {
+            outcome = &mut work => Some(outcome),
+            _ = tokio::time::sleep(self.budget) => None,
+        };
+        let (status, error) = match outcome {
+            Some(Ok(())) => (StepStatus::Ok, None),
+            Some(Err(error)) => (StepStatus::Error, Some(error.to_string())),
+            None => {
+                // Cancel every statement on the scratch database: per statement timeouts
+                // would let a migration of many statements run on.
+                for terminate in [false, true] {
+                    self.database.cancel_other_sessions(&mut self.observer, terminate).await?;
+                    if tokio::time::timeout(CANCEL_GRACE, &mut work).await.is_ok() {
+                        break;
+                    }
+                }
+                let budget = self.budget.as_secs_f64();
+                (StepStatus::OverBudget, Some(format!("stopped at the budget of {budget}s")))
+            }
+        };
+        let completed = status == StepStatus::Ok;
+        self.report.push_step(Step {
+            name: name.to_string(),
+            from: from.to_string(),
+            to: to.to_string(),
+            seconds: started.elapsed().as_secs_f64(),
+            status,
+            error,
+        });
+        Ok(completed)
+    }
+
+    pub async fn snapshot(&mut self) -> Result<Snapshot> {
+        let skip = self.runner.bookkeeping_tables();
+        schema::introspect(&mut self.observer, skip).await
+    }
+
+    /// Compares `actual` with `expected` object by object and records a check.
+    pub fn check_schema(&mut self, name: &str, expected: &Snapshot, actual: &Snapshot, wording: Wording) {
+        let comparison = schema::compare(expected, actual, self.compare_column_order);
+        let (status, message, details) = if comparison.is_same() {
+            (CheckStatus::Pass, wording.passed, json!({}))
+        } else {
+            let found = comparison.describe(wording.unexpected, wording.missing);
+            let diff = schema::unified_diff(
+                &expected.comparable_text(self.compare_column_order),
+                &actual.comparable_text(self.compare_column_order),
+                "expected",
+                "actual",
+                false,
+            );
+            let details = json!({
+                "unexpected": comparison.unexpected,
+                "missing": comparison.missing,
+                "changed": comparison.changed,
+                "diff": diff,
+            });
+            (CheckStatus::Fail, format!("{} {found}", wording.subject), details)
+        };
+        self.report.push_check(Check {
+            name: name.to_string(),
+            status,
+            message,
+            details,
+        });
+    }
+
+    /// Compares the schema at `revision` with its committed snapshot file, when a directory of
+    /// them was given. A revision without a file fails: it has no reviewed schema yet.
+    pub fn check_committed(&mut self, dir: Option<&Path>, revision: &Target, actual: &Snapshot) -> Result<()> {
+        let Some(dir) = dir else {
+            return Ok(());
+        };
+        let path = dir.join(format!("{revision}.txt"));
+        if !path.is_file() {
+            self.report.push_check(Check {
+                name: "snapshot_file".to_string(),
+                status: CheckStatus::Fail,
+                message: format!(
+                    "no committed snapshot for {revision}: {} is missing (write it with `migverify snapshot {revision} --dir {}`)",
+                    path.display(),
+                    dir.display()
+                ),
+                details: json!({ "file": path }),
+            });
+            return Ok(());
+        }
+        let committed = read_snapshot(&path)?;
+        self.check_schema(
+            "snapshot_file",
+            &committed,
+            actual,
+            Wording {
+                subject: format!("schema at {revision} differs from {}:", path.display()),
+                passed: format!("schema at {revision} matches {}", path.display()),
+                unexpected: "{} not in the file",
+                missing: "{} missing from the database",
+            },
+        );
+        Ok(())
+    }
+
+    pub fn finish(self) -> Report {
+        self.report
+    }
+}
+
+pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
+    std::fs::read_to_string(path)
+        .map(Snapshot::from_text)
+        .map_err(|source| Error::ReadSnapshot {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+impl Session<'_> {
+    /// The revisions a step between `from` and `to` crosses, as a person names them:
+    /// "20240105", or "20240103..20240105".
+    pub fn span(&self, from: &Target, to: &Target) -> String {
+        match self.runner.revisions().between(from, to) {
+            [] => "nothing".to_string(),
+            [one] => one.id.clone(),
+            [first, .., last] => format!("{}..{}", first.id, last.id),
+        }
+    }
+}

@@ -1,0 +1,29 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = migverify::cli::Cli::parse();
+    let default_level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "migverify=info,warn",
+        (false, _) => "migverify=debug,info",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)))
+        .with_writer(std::io::stderr)
+        .with_ansi(cli.color.enabled(std::io::IsTerminal::is_terminal(&std::io::stderr())))
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(migverify::error::exit_code::ENVIRONMENT as u8);
+        }
+    };
+    let code = runtime.block_on(migverify::run_until_interrupted(cli));
+    ExitCode::from(code as u8)
+}

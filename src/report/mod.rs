@@ -1,0 +1,105 @@
+//! Reports: a run is a list of timed steps and pass/fail checks with a verdict. The model is the
+//! JSON contract of DESIGN.md; `text` renders it for people.
+
+mod text;
+
+pub use text::render_text;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Ok,
+    OverBudget,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Pass,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub seconds: f64,
+    pub status: StepStatus,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: CheckStatus,
+    pub message: String,
+    pub details: serde_json::Value,
+}
+
+/// Row counts and content digests of one table around the range under test.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableFigures {
+    pub table: String,
+    pub rows_before: u64,
+    pub rows_after: u64,
+    pub checksum_before: String,
+    pub checksum_after: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub migverify: &'static str,
+    pub command: String,
+    pub kind: String,
+    pub verdict: Verdict,
+    pub rows_per_table: u64,
+    pub budget_s: f64,
+    pub steps: Vec<Step>,
+    pub checks: Vec<Check>,
+    pub tables: Vec<TableFigures>,
+}
+
+impl Report {
+    pub fn new(command: &str, kind: &str, budget_s: f64) -> Self {
+        Report {
+            migverify: env!("CARGO_PKG_VERSION"),
+            command: command.to_string(),
+            kind: kind.to_string(),
+            verdict: Verdict::Pass,
+            rows_per_table: 0,
+            budget_s,
+            steps: Vec::new(),
+            checks: Vec::new(),
+            tables: Vec::new(),
+        }
+    }
+
+    pub fn push_step(&mut self, step: Step) {
+        if step.status != StepStatus::Ok {
+            self.verdict = Verdict::Fail;
+        }
+        self.steps.push(step);
+    }
+
+    pub fn push_check(&mut self, check: Check) {
+        if check.status == CheckStatus::Fail {
+            self.verdict = Verdict::Fail;
+        }
+        self.checks.push(check);
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report always serializes")
+    }
+}

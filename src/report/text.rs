@@ -1,0 +1,80 @@
+//! The report for a terminal: steps with their times against the budget, checks, and failures
+//! with the detail a person needs to act on them.
+
+use std::fmt::Write;
+
+use super::{CheckStatus, Report, StepStatus, Verdict};
+
+const RED: &str = "31";
+const GREEN: &str = "32";
+const YELLOW: &str = "33";
+
+pub fn render_text(report: &Report, color: bool) -> String {
+    let paint = |text: &str, code: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "migverify {} · {} · budget {}s per step",
+        report.command, report.kind, report.budget_s
+    );
+
+    let _ = writeln!(out, "\nsteps");
+    for step in &report.steps {
+        let (label, code) = match step.status {
+            StepStatus::Ok => ("ok", GREEN),
+            StepStatus::OverBudget => ("over budget", RED),
+            StepStatus::Error => ("error", RED),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {:<9} {} → {}  {:.3}s",
+            paint(&format!("{label:<11}"), code),
+            step.name,
+            step.from,
+            step.to,
+            step.seconds
+        );
+        if let Some(error) = &step.error {
+            let _ = writeln!(out, "               {error}");
+        }
+    }
+
+    let _ = writeln!(out, "\nchecks");
+    for check in &report.checks {
+        let (label, code) = match check.status {
+            CheckStatus::Pass => ("pass", GREEN),
+            CheckStatus::Fail => ("FAIL", RED),
+        };
+        let _ = writeln!(out, "  {}  {:<18} {}", paint(label, code), check.name, check.message);
+        if check.status == CheckStatus::Fail {
+            if let Some(diff) = check.details.get("diff").and_then(|d| d.as_str()) {
+                for line in diff.lines() {
+                    let _ = writeln!(out, "        {line}");
+                }
+            }
+        }
+    }
+    if report.checks.is_empty() {
+        let _ = writeln!(out, "  {}", paint("none ran: the run stopped at a failed step", YELLOW));
+    }
+
+    let failed_steps = report.steps.iter().filter(|s| s.status != StepStatus::Ok).count();
+    let failed_checks = report.checks.iter().filter(|c| c.status == CheckStatus::Fail).count();
+    let verdict = match report.verdict {
+        Verdict::Pass => paint("PASS", GREEN),
+        Verdict::Fail => paint("FAIL", RED),
+    };
+    let _ = writeln!(
+        out,
+        "\nverdict: {verdict} ({failed_steps} of {} steps failed, {failed_checks} of {} checks failed)",
+        report.steps.len(),
+        report.checks.len()
+    );
+    out
+}

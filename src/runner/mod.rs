@@ -1,0 +1,101 @@
+//! Runners drive one kind of migration project up and down. They know revisions and how to
+//! apply them, and nothing of schemas, data or reports.
+
+mod revisions;
+mod sqlx_runner;
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use sqlx::postgres::PgConnectOptions;
+
+pub use revisions::{Revision, Revisions, Target};
+pub use sqlx_runner::SqlxRunner;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Alembic,
+    Sqlx,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Alembic => "alembic",
+            Kind::Sqlx => "sqlx",
+        }
+    }
+}
+
+/// Why a step (one upgrade or downgrade) did not complete. These are findings about the
+/// migrations under test, not failures of migverify.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error("{revision} failed: {message}")]
+    Failed { revision: String, message: String },
+    #[error("{revision} has no down migration, so it cannot be reverted")]
+    NoDown { revision: String },
+    #[error("lost the connection to the scratch database: {0}")]
+    Connection(String),
+}
+
+#[async_trait]
+pub trait Runner: Send {
+    fn kind(&self) -> Kind;
+
+    /// Every revision, base to head, parents before children.
+    fn revisions(&self) -> &Revisions;
+
+    /// The tables the migration tool keeps its own records in; checks leave them out.
+    fn bookkeeping_tables(&self) -> &'static [&'static str];
+
+    async fn current(&mut self, database: &PgConnectOptions) -> Result<Target, StepError>;
+
+    /// Applies revisions one at a time until `target` is the current one.
+    async fn upgrade(&mut self, database: &PgConnectOptions, target: &Target) -> Result<(), StepError>;
+
+    /// Reverts revisions one at a time, newest first, until `target` is the current one.
+    async fn downgrade(&mut self, database: &PgConnectOptions, target: &Target) -> Result<(), StepError>;
+}
+
+/// Finds the migration project in `dir` and opens the runner for its kind.
+pub async fn open(dir: &Path, forced: Option<Kind>) -> Result<Box<dyn Runner>> {
+    if !dir.is_dir() {
+        return Err(Error::MissingDirectory(dir.to_path_buf()));
+    }
+    let kind = match forced {
+        Some(kind) => kind,
+        None if looks_like_alembic(dir) => Kind::Alembic,
+        None => Kind::Sqlx,
+    };
+    match kind {
+        Kind::Alembic => Err(Error::UnsupportedKind(dir.to_path_buf())),
+        Kind::Sqlx => Ok(Box::new(SqlxRunner::open(&sqlx_migrations_dir(dir)).await?)),
+    }
+}
+
+fn looks_like_alembic(dir: &Path) -> bool {
+    dir.join("alembic.ini").is_file() || (dir.join("env.py").is_file() && dir.join("versions").is_dir())
+}
+
+/// sqlx projects keep their migrations in `migrations/` by default; accept the project root too.
+fn sqlx_migrations_dir(dir: &Path) -> PathBuf {
+    let has_sql = |d: &Path| {
+        std::fs::read_dir(d)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.path().extension().is_some_and(|ext| ext == "sql"))
+            })
+            .unwrap_or(false)
+    };
+    let nested = dir.join("migrations");
+    if !has_sql(dir) && has_sql(&nested) {
+        nested
+    } else {
+        dir.to_path_buf()
+    }
+}

@@ -1,0 +1,189 @@
+//! Runs sqlx migration directories in-process through sqlx's own `Migrate` implementation, one
+//! version at a time, so `_sqlx_migrations` ends up exactly as `sqlx migrate run` would leave it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::Connection;
+
+use super::{Kind, Revision, Revisions, Runner, StepError, Target};
+use crate::database::describe_sqlx_error;
+use crate::error::{Error, Result};
+
+pub struct SqlxRunner {
+    ups: BTreeMap<i64, Migration>,
+    downs: BTreeMap<i64, Migration>,
+    revisions: Revisions,
+    /// Kept between steps; dropped after a failure so that nothing a failed migration left
+    /// open on it (a transaction, a lock) can block the next step.
+    connection: Option<PgConnection>,
+}
+
+impl SqlxRunner {
+    pub async fn open(dir: &Path) -> Result<Self> {
+        let migrations = dir.resolve().await.map_err(|e| Error::MalformedMigration {
+            dir: dir.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let (mut ups, mut downs) = (BTreeMap::new(), BTreeMap::new());
+        for migration in migrations {
+            let side = if migration.migration_type == MigrationType::ReversibleDown {
+                &mut downs
+            } else {
+                &mut ups
+            };
+            if let Some(twin) = side.insert(migration.version, migration) {
+                return Err(malformed(dir, format!("version {} is defined twice", twin.version)));
+            }
+        }
+        if ups.is_empty() {
+            return Err(Error::NoMigrations(dir.to_path_buf()));
+        }
+        if let Some(orphan) = downs.keys().find(|v| !ups.contains_key(v)) {
+            return Err(malformed(dir, format!("version {orphan} has a .down.sql but no .up.sql")));
+        }
+        let revisions = Revisions::new(list_revisions(&ups, &downs));
+        Ok(SqlxRunner {
+            ups,
+            downs,
+            revisions,
+            connection: None,
+        })
+    }
+
+    async fn connection(&mut self, database: &PgConnectOptions) -> Result<&mut PgConnection, StepError> {
+        if self.connection.is_none() {
+            let connection = PgConnection::connect_with(database)
+                .await
+                .map_err(|e| StepError::Connection(describe_sqlx_error(&e)))?;
+            self.connection = Some(connection);
+        }
+        let connection = self.connection.as_mut().expect("connected above");
+        connection.ensure_migrations_table().await.map_err(connection_error)?;
+        Ok(connection)
+    }
+
+    async fn applied(&mut self, database: &PgConnectOptions) -> Result<Vec<i64>, StepError> {
+        let connection = self.connection(database).await?;
+        let applied = connection.list_applied_migrations().await.map_err(connection_error)?;
+        Ok(applied.into_iter().map(|m| m.version).collect())
+    }
+
+    /// Runs one migration; on failure, forgets the connection (see `connection`).
+    async fn run_one(&mut self, database: &PgConnectOptions, migration: &Migration, up: bool) -> Result<(), StepError> {
+        let connection = self.connection(database).await?;
+        let outcome = if up {
+            connection.apply(migration).await
+        } else {
+            connection.revert(migration).await
+        };
+        outcome.map(drop).map_err(|error| {
+            self.connection = None;
+            StepError::Failed {
+                revision: migration.version.to_string(),
+                message: describe_migrate_error(&error),
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl Runner for SqlxRunner {
+    fn kind(&self) -> Kind {
+        Kind::Sqlx
+    }
+
+    fn revisions(&self) -> &Revisions {
+        &self.revisions
+    }
+
+    fn bookkeeping_tables(&self) -> &'static [&'static str] {
+        &["_sqlx_migrations"]
+    }
+
+    async fn current(&mut self, database: &PgConnectOptions) -> Result<Target, StepError> {
+        let applied = self.applied(database).await?;
+        Ok(applied
+            .into_iter()
+            .max()
+            .map_or(Target::Base, |v| Target::Revision(v.to_string())))
+    }
+
+    async fn upgrade(&mut self, database: &PgConnectOptions, target: &Target) -> Result<(), StepError> {
+        let limit = version_of(target);
+        let applied: HashSet<i64> = self.applied(database).await?.into_iter().collect();
+        let pending: Vec<Migration> = self
+            .ups
+            .range(..=limit)
+            .filter(|(version, _)| !applied.contains(version))
+            .map(|(_, m)| m.clone())
+            .collect();
+        for migration in &pending {
+            tracing::debug!(version = migration.version, "applying");
+            self.run_one(database, migration, true).await?;
+        }
+        Ok(())
+    }
+
+    async fn downgrade(&mut self, database: &PgConnectOptions, target: &Target) -> Result<(), StepError> {
+        let floor = version_of(target);
+        let mut applied = self.applied(database).await?;
+        applied.retain(|v| *v > floor);
+        applied.sort_unstable_by(|a, b| b.cmp(a));
+        for version in applied {
+            let Some(down) = self.downs.get(&version).cloned() else {
+                return Err(StepError::NoDown {
+                    revision: version.to_string(),
+                });
+            };
+            tracing::debug!(version, "reverting");
+            self.run_one(database, &down, false).await?;
+        }
+        Ok(())
+    }
+}
+
+fn list_revisions(ups: &BTreeMap<i64, Migration>, downs: &BTreeMap<i64, Migration>) -> Vec<Revision> {
+    let mut parent: Option<String> = None;
+    ups.values()
+        .map(|migration| {
+            let id = migration.version.to_string();
+            let revision = Revision {
+                id: id.clone(),
+                parents: parent.replace(id).into_iter().collect(),
+                description: migration.description.to_string(),
+                has_down: downs.contains_key(&migration.version),
+            };
+            revision
+        })
+        .collect()
+}
+
+/// Base is below every version; the ids were produced from versions, so they parse.
+fn version_of(target: &Target) -> i64 {
+    match target {
+        Target::Base => i64::MIN,
+        Target::Revision(id) => id.parse().unwrap_or(i64::MIN),
+    }
+}
+
+fn malformed(dir: &Path, message: String) -> Error {
+    Error::MalformedMigration {
+        dir: PathBuf::from(dir),
+        message,
+    }
+}
+
+fn connection_error(error: MigrateError) -> StepError {
+    StepError::Connection(describe_migrate_error(&error))
+}
+
+fn describe_migrate_error(error: &MigrateError) -> String {
+    match error {
+        MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) => describe_sqlx_error(inner),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,429 @@
+//! Reads pg_catalog into schema objects. Every query runs with an empty search_path, so the
+//! server qualifies every name it prints (as pg_dump does) and the text never depends on the
+//! session that produced it. Objects that belong to an extension are the extension's business
+//! and are left out; so are the tables the caller names (migration bookkeeping).
+
+use std::collections::BTreeMap;
+
+use sqlx::postgres::PgConnection;
+use sqlx::Connection;
+
+use super::canonical::{quote_literal, with_position, SchemaObject, Snapshot};
+use crate::error::Result;
+
+/// Namespaces that belong to the server, not to the schema under test.
+const USER_NAMESPACE: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
+
+fn not_from_extension(catalog: &str, oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass \
+         AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+}
+
+/// The relations of the schema under test: `c` in user namespaces, not from an extension and
+/// not one of the skipped tables (bound as `$1`).
+fn user_relation() -> String {
+    format!(
+        "{USER_NAMESPACE} AND {} AND NOT (c.relname = ANY($1))",
+        not_from_extension("pg_class", "c.oid")
+    )
+}
+
+pub async fn introspect(connection: &mut PgConnection, skip_tables: &[&str]) -> Result<Snapshot> {
+    let skip: Vec<String> = skip_tables.iter().map(|t| t.to_string()).collect();
+    let mut tx = connection.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SET LOCAL search_path = ''").execute(&mut *tx).await?;
+    let server_major: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int / 10000")
+        .fetch_one(&mut *tx)
+        .await?;
+
+    let mut objects = Vec::new();
+    objects.extend(extensions(&mut tx).await?);
+    objects.extend(schemas(&mut tx).await?);
+    objects.extend(types(&mut tx).await?);
+    objects.extend(sequences(&mut tx, &skip).await?);
+    objects.extend(tables(&mut tx, &skip).await?);
+    objects.extend(indexes(&mut tx, &skip).await?);
+    objects.extend(views(&mut tx, &skip).await?);
+    objects.extend(routines(&mut tx).await?);
+    objects.extend(triggers(&mut tx, &skip).await?);
+    objects.extend(policies(&mut tx, &skip).await?);
+    tx.commit().await?;
+    Ok(Snapshot::from_objects(server_major as u32, objects))
+}
+
+async fn extensions(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+        "SELECT e.extname::text, n.nspname::text, e.extversion, obj_description(e.oid, 'pg_extension') \
+         FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace",
+    )
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, schema, version, comment)| {
+            let mut object = SchemaObject::new("extension", name);
+            object
+                .line(format!("schema {schema}"))
+                .line(format!("version {version}"))
+                .comment(comment);
+            object
+        })
+        .collect())
+}
+
+async fn schemas(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT quote_ident(n.nspname), obj_description(n.oid, 'pg_namespace') FROM pg_namespace n \
+         WHERE {USER_NAMESPACE} AND {}",
+        not_from_extension("pg_namespace", "n.oid")
+    ))
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, comment)| {
+            let mut object = SchemaObject::new("schema", name);
+            object.comment(comment);
+            object
+        })
+        .collect())
+}
+
+/// Enums (labels in their order), domains (base type, default, constraints) and composite types.
+async fn types(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
+    type Row = (String, String, Option<Vec<String>>, String, bool, Option<String>, Option<Vec<String>>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT t.oid::regtype::text, t.typtype::text, \
+           (SELECT array_agg(quote_literal(l.enumlabel) ORDER BY l.enumsortorder) FROM pg_enum l WHERE l.enumtypid = t.oid), \
+           format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
+           CASE t.typtype \
+             WHEN 'd' THEN (SELECT array_agg(k.conname || ' ' || pg_get_constraintdef(k.oid, true) ORDER BY k.conname) \
+                            FROM pg_constraint k WHERE k.contypid = t.oid) \
+             WHEN 'c' THEN (SELECT array_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) \
+                            FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
+           END, \
+           obj_description(t.oid, 'pg_type') \
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+         WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')) \
+           AND {USER_NAMESPACE} AND {}",
+        not_from_extension("pg_type", "t.oid")
+    ))
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, typtype, labels, base, not_null, default, parts, comment)| {
+            let mut object = SchemaObject::new("type", name);
+            match typtype.as_str() {
+                "e" => {
+                    object.line(format!("enum ({})", labels.unwrap_or_default().join(", ")));
+                }
+                "d" => {
+                    let mut line = format!("domain over {base}");
+                    if not_null {
+                        line.push_str(" not null");
+                    }
+                    if let Some(default) = default {
+                        line.push_str(&format!(" default {default}"));
+                    }
+                    object.line(line);
+                    for constraint in parts.unwrap_or_default() {
+                        object.line(format!("constraint {constraint}"));
+                    }
+                }
+                _ => {
+                    object.line(format!("composite ({})", parts.unwrap_or_default().join(", ")));
+                }
+            }
+            object.comment(comment);
+            object
+        })
+        .collect())
+}
+
+/// Sequences other than the ones behind identity columns (those show as the column's identity).
+async fn sequences(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
+    type Row = (String, String, i64, i64, i64, i64, i64, bool, Option<String>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT c.oid::regclass::text, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, \
+           s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
+           (SELECT d.refobjid::regclass::text || '.' || quote_ident(a.attname) FROM pg_depend d \
+              JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+            WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass \
+              AND d.deptype = 'a' LIMIT 1), \
+           obj_description(c.oid, 'pg_class') \
+         FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {} AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_class'::regclass \
+           AND i.objid = c.oid AND i.deptype = 'i')",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, data_type, start, increment, min, max, cache, cycle, owner, comment)| {
+            let mut object = SchemaObject::new("sequence", name);
+            let cycle = if cycle { " cycle" } else { "" };
+            object.line(format!(
+                "{data_type} start {start} increment {increment} min {min} max {max} cache {cache}{cycle}"
+            ));
+            if let Some(owner) = owner {
+                object.line(format!("owned by {owner}"));
+            }
+            object.comment(comment);
+            object
+        })
+        .collect())
+}
+
+async fn tables(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
+    type TableRow = (String, bool, bool, Option<String>, Option<String>, Option<String>, Option<String>);
+    let table_rows: Vec<TableRow> = sqlx::query_as(&format!(
+        "SELECT c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity, \
+           CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
+           (SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid LIMIT 1), \
+           CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
+           obj_description(c.oid, 'pg_class') \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('r', 'p') AND {}",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(&mut *tx)
+    .await?;
+
+    let mut tables: BTreeMap<String, SchemaObject> = BTreeMap::new();
+    let mut trailers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, rls, force_rls, partition_key, parent, bound, comment) in table_rows {
+        let mut trailer = Vec::new();
+        if let Some(key) = partition_key {
+            trailer.push(format!("partition by {key}"));
+        }
+        match (parent, bound) {
+            (Some(parent), Some(bound)) => trailer.push(format!("partition of {parent} {bound}")),
+            (Some(parent), None) => trailer.push(format!("inherits {parent}")),
+            _ => {}
+        }
+        if rls {
+            trailer.push(format!("row level security enabled{}", if force_rls { ", forced" } else { "" }));
+        }
+        if let Some(comment) = comment {
+            trailer.push(format!("comment {}", quote_literal(&comment)));
+        }
+        trailers.insert(name.clone(), trailer);
+        tables.insert(name.clone(), SchemaObject::new("table", name));
+    }
+
+    for (table, line) in columns(tx, skip).await? {
+        if let Some(object) = tables.get_mut(&table) {
+            object.line(line);
+        }
+    }
+    let constraints: Vec<(String, String, String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT k.conrelid::regclass::text, quote_ident(k.conname), pg_get_constraintdef(k.oid, true), \
+           obj_description(k.oid, 'pg_constraint') \
+         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {} ORDER BY 1, 2",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (table, name, definition, comment) in constraints {
+        if let Some(object) = tables.get_mut(&table) {
+            object.line(format!("constraint {name} {definition}"));
+            if let Some(comment) = comment {
+                object.line(format!("comment on constraint {name} {}", quote_literal(&comment)));
+            }
+        }
+    }
+    Ok(tables
+        .into_iter()
+        .map(|(name, mut object)| {
+            object.lines.extend(trailers.remove(&name).unwrap_or_default());
+            object
+        })
+        .collect())
+}
+
+/// One line per column, sorted by name, with the physical position marked so that it can be
+/// left out of comparisons.
+async fn columns(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<(String, String)>> {
+    type Row = (String, String, String, bool, Option<String>, String, String, Option<String>, i64, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT c.oid::regclass::text, quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+           pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
+           CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, \
+           row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum), \
+           col_description(a.attrelid, a.attnum) \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+           JOIN pg_type t ON t.oid = a.atttypid \
+           LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+           LEFT JOIN pg_collation co ON co.oid = a.attcollation \
+         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {} \
+         ORDER BY 1, 2",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(table, name, data_type, not_null, expression, identity, generated, collation, position, comment)| {
+            let mut line = format!("column {name} {data_type}");
+            if let Some(collation) = collation {
+                line.push_str(&format!(" collate {collation}"));
+            }
+            if not_null {
+                line.push_str(" not null");
+            }
+            match (generated.as_str(), expression) {
+                ("s", Some(expression)) => line.push_str(&format!(" generated always as ({expression}) stored")),
+                (_, Some(default)) => line.push_str(&format!(" default {default}")),
+                _ => {}
+            }
+            match identity.as_str() {
+                "a" => line.push_str(" identity always"),
+                "d" => line.push_str(" identity by default"),
+                _ => {}
+            }
+            if let Some(comment) = comment {
+                line.push_str(&format!(" comment {}", quote_literal(&comment)));
+            }
+            (table, with_position(line, position))
+        })
+        .collect())
+}
+
+/// Indexes that are not the implementation of a primary key, unique or exclusion constraint
+/// (those show as the constraint).
+async fn indexes(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid), obj_description(x.indexrelid, 'pg_class') \
+         FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {} AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid \
+           AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x'))",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, definition, comment)| {
+            let mut object = SchemaObject::new("index", name);
+            object.line(definition).comment(comment);
+            object
+        })
+        .collect())
+}
+
+async fn views(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT c.oid::regclass::text, c.relkind::text, pg_get_viewdef(c.oid, true), obj_description(c.oid, 'pg_class') \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relkind IN ('v', 'm') AND {}",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, relkind, definition, comment)| {
+            let kind = if relkind == "m" { "materialized view" } else { "view" };
+            let mut object = SchemaObject::new(kind, name);
+            object.definition("as", &definition).comment(comment);
+            object
+        })
+        .collect())
+}
+
+async fn routines(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT p.oid::regprocedure::text, p.prokind::text, pg_get_functiondef(p.oid), obj_description(p.oid, 'pg_proc') \
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         WHERE p.prokind IN ('f', 'p') AND {USER_NAMESPACE} AND {}",
+        not_from_extension("pg_proc", "p.oid")
+    ))
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, prokind, definition, comment)| {
+            let kind = if prokind == "p" { "procedure" } else { "function" };
+            let mut object = SchemaObject::new(kind, name);
+            object.definition("definition", &definition).comment(comment);
+            object
+        })
+        .collect())
+}
+
+async fn triggers(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
+    let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT g.tgrelid::regclass::text || '.' || quote_ident(g.tgname), pg_get_triggerdef(g.oid, true), \
+           g.tgenabled::text, obj_description(g.oid, 'pg_trigger') \
+         FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE NOT g.tgisinternal AND {}",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, definition, enabled, comment)| {
+            let mut object = SchemaObject::new("trigger", name);
+            object.line(definition);
+            if enabled == "D" {
+                object.line("disabled");
+            }
+            object.comment(comment);
+            object
+        })
+        .collect())
+}
+
+async fn policies(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
+    type Row = (String, bool, String, Vec<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT p.polrelid::regclass::text || '.' || quote_ident(p.polname), p.polpermissive, p.polcmd::text, \
+           ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END FROM unnest(p.polroles) r ORDER BY 1), \
+           pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) \
+         FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {}",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, permissive, command, roles, using, check)| {
+            let mut object = SchemaObject::new("policy", name);
+            let command = match command.as_str() {
+                "r" => "select",
+                "a" => "insert",
+                "w" => "update",
+                "d" => "delete",
+                _ => "all",
+            };
+            let mode = if permissive { "permissive" } else { "restrictive" };
+            object.line(format!("{mode} for {command} to {}", roles.join(", ")));
+            if let Some(using) = using {
+                object.line(format!("using ({using})"));
+            }
+            if let Some(check) = check {
+                object.line(format!("with check ({check})"));
+            }
+            object
+        })
+        .collect())
+}

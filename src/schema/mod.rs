@@ -1,0 +1,13 @@
+//! Schemas: what pg_catalog says a database holds, written as canonical text that is sorted,
+//! stable across runs, one object per block, and compared object by object. This part knows
+//! nothing of migration tools: the caller names the tables to leave out.
+
+mod canonical;
+mod compare;
+mod diff;
+mod introspect;
+
+pub use canonical::{Snapshot, SchemaObject};
+pub use compare::{compare, Comparison};
+pub use diff::unified_diff;
+pub use introspect::introspect;
