@@ -64,7 +64,11 @@ impl ScratchDatabase {
                 (Server::Existing { admin: admin.clone() }, admin, shown_as)
             }
         };
-        let options = admin.clone().database(&name);
+        // A slow migration is what migverify measures, not something for sqlx to warn about.
+        let options = admin
+            .clone()
+            .database(&name)
+            .log_slow_statements(log::LevelFilter::Off, Duration::ZERO);
         // From here on, dropping `database` cleans up, whatever fails next.
         let database = ScratchDatabase {
             server: Some(server),
@@ -102,13 +106,15 @@ impl ScratchDatabase {
     /// way to stop an over-budget step whatever runner (and connection) is executing it.
     pub async fn cancel_other_sessions(&self, connection: &mut PgConnection, terminate: bool) -> Result<u64> {
         let function = if terminate { "pg_terminate_backend" } else { "pg_cancel_backend" };
-        let cancelled: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid() AND {function}(pid)"
+        // In the select list, the function runs only for the rows WHERE kept; inside WHERE the
+        // planner may call it before excluding our own session.
+        let signalled: Vec<bool> = sqlx::query_scalar(&format!(
+            "SELECT {function}(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()"
         ))
-        .fetch_one(connection)
+        .fetch_all(connection)
         .await?;
-        Ok(cancelled as u64)
+        Ok(signalled.into_iter().filter(|s| *s).count() as u64)
     }
 
     fn drop_on_existing_server(admin: PgConnectOptions, name: String) {
@@ -158,18 +164,14 @@ impl Drop for ScratchDatabase {
 }
 
 async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
-    // A slow migration is what migverify measures, not something to warn about on stderr.
-    let options = options
-        .clone()
-        .log_slow_statements(log::LevelFilter::Off, Duration::ZERO);
-    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await {
         Ok(Ok(connection)) => Ok(connection),
         Ok(Err(error)) => Err(Error::Unreachable {
-            url: describe_target(&options),
+            url: describe_target(options),
             message: describe_sqlx_error(&error),
         }),
         Err(_) => Err(Error::Unreachable {
-            url: describe_target(&options),
+            url: describe_target(options),
             message: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
         }),
     }

@@ -83,6 +83,7 @@ impl<'a> Session<'a> {
         let upward = revisions.position(to) > revisions.position(from);
         let name = if upward { "upgrade" } else { "downgrade" };
         let options = self.database.connect_options().clone();
+        let span = self.span(from, to);
         let started = Instant::now();
         tracing::info!(%from, %to, "{name}");
 
@@ -119,8 +120,11 @@ impl<'a> Session<'a> {
                         break;
                     }
                 }
-                let budget = self.budget.as_secs_f64();
-                (StepStatus::OverBudget, Some(format!("stopped at the budget of {budget}s")))
+                let message = format!(
+                    "{span} ran past the budget of {}s and was cancelled",
+                    self.budget.as_secs_f64()
+                );
+                (StepStatus::OverBudget, Some(message))
             }
         };
         let completed = status == StepStatus::Ok;

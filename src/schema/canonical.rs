@@ -117,7 +117,7 @@ impl Snapshot {
         let text = self.comparable_text(compare_positions);
         for block in text.split("\n\n").skip(1) {
             let (header, body) = block.split_once('\n').unwrap_or((block, ""));
-            blocks.insert(header.trim().to_string(), body.to_string());
+            blocks.insert(header.trim().to_string(), body.trim_end().to_string());
         }
         blocks
     }
@@ -139,8 +139,14 @@ fn kind_rank(kind: &str) -> usize {
     KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len())
 }
 
+/// A string as an SQL literal on one line: a newline in it would end the block.
 pub fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    let escaped = text.replace('\'', "''").replace('\\', "\\\\").replace('\n', "\\n");
+    if escaped.contains('\\') {
+        format!("E'{escaped}'")
+    } else {
+        format!("'{escaped}'")
+    }
 }
 
 #[cfg(test)]
@@ -173,6 +179,12 @@ mod tests {
         assert!(before.text().contains("column id bigint not null [position 1]"));
         assert_eq!(before.blocks(false), after.blocks(false));
         assert_ne!(before.blocks(true), after.blocks(true));
+    }
+
+    #[test]
+    fn literals_stay_on_one_line() {
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal("two\n\nlines"), "E'two\\n\\nlines'");
     }
 
     #[test]

@@ -1,0 +1,2 @@
+-- Broken on purpose: forgets DROP INDEX ix_orders_store_id.
+SELECT 1;

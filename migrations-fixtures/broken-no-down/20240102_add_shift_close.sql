@@ -1,0 +1,2 @@
+-- A simple migration: sqlx has nothing to revert it with.
+ALTER TABLE shifts ADD COLUMN closed_at timestamptz;

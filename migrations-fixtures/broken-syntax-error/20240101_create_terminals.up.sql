@@ -1,0 +1,1 @@
+CREATE TABLE terminals (id integer PRIMARY KEY);

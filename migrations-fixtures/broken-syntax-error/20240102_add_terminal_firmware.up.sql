@@ -1,0 +1,2 @@
+-- Broken on purpose: TABLEE.
+ALTER TABLEE terminals ADD COLUMN firmware text;
