@@ -112,7 +112,7 @@ pub struct GateArgs {
     #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub to: Option<String>,
     /// Per-step budget; a step still running then is stopped and fails the run.
-    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_budget)]
+    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_budget, allow_hyphen_values = true)]
     pub budget: Duration,
     /// Skip the downgrade to base and the rebuild from base (cycle).
     #[arg(long)]

@@ -1,10 +1,19 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let cli = migverify::cli::Cli::parse();
+    let cli = match migverify::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if !error.use_stderr() => error.exit(), // --help, --version
+        Err(error) => {
+            // One sentence, as for every other bad input; `--help` has the usage.
+            let rendered = error.render().to_string();
+            eprintln!("{}", rendered.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(migverify::error::exit_code::BAD_INPUT as u8);
+        }
+    };
     let default_level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",

@@ -64,12 +64,16 @@ impl ScratchDatabase {
                 (Server::Existing { admin: admin.clone() }, admin, shown_as)
             }
         };
+        // Until the database exists there is nothing to drop; `server` going out of scope on
+        // an error still stops a throwaway cluster.
+        let mut connection = connect(&admin).await?;
+        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&name)))
+            .execute(&mut connection)
+            .await?;
         // A slow migration is what migverify measures, not something for sqlx to warn about.
         let options = admin
-            .clone()
             .database(&name)
             .log_slow_statements(log::LevelFilter::Off, Duration::ZERO);
-        // From here on, dropping `database` cleans up, whatever fails next.
         let database = ScratchDatabase {
             server: Some(server),
             name,
@@ -77,10 +81,6 @@ impl ScratchDatabase {
             shown_as,
             keep,
         };
-        let mut connection = connect(&admin).await?;
-        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&database.name)))
-            .execute(&mut connection)
-            .await?;
         tracing::info!(database = %database.name, "created the scratch database");
         Ok(database)
     }
