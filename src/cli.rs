@@ -39,13 +39,17 @@ pub enum Command {
         format: Format,
     },
     /// The gate: up to --from, up to --to, down, up again (and down to base and up with --full).
-    #[command(after_help = "Example:\n  migverify cycle -m migrations-fixtures/pos --snapshots snapshots/pos")]
+    #[command(
+        after_help = "Example:\n  migverify cycle -m migrations-fixtures/pos --snapshots snapshots/pos"
+    )]
     Cycle(GateArgs),
     /// Up, down and up again for every revision, schemas compared at each.
     #[command(after_help = "Example:\n  migverify stairway -m migrations-fixtures/pos")]
     Stairway(GateArgs),
     /// Print the canonical schema of a revision (default head).
-    #[command(after_help = "Examples:\n  migverify snapshot -m migrations-fixtures/pos\n  migverify snapshot --dir snapshots/pos -m migrations-fixtures/pos")]
+    #[command(
+        after_help = "Examples:\n  migverify snapshot -m migrations-fixtures/pos\n  migverify snapshot --dir snapshots/pos -m migrations-fixtures/pos"
+    )]
     Snapshot {
         /// Revision: id, unique prefix, base, head or -N.
         revision: Option<String>,
@@ -92,7 +96,12 @@ pub struct ProjectArgs {
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// An existing server: a scratch database is created on it and dropped after; nothing else on it is touched.
-    #[arg(long, env = "MIGVERIFY_DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "MIGVERIFY_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub database_url: Option<String>,
     /// Keep the scratch database (or cluster) and print how to connect.
     #[arg(long)]

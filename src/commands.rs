@@ -41,7 +41,10 @@ pub async fn run_until_interrupted(cli: crate::cli::Cli) -> i32 {
 
 async fn interrupted() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut interrupt), Ok(mut terminate)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -91,16 +94,27 @@ async fn revisions(project: &ProjectArgs, format: Format) -> Result<Verdict> {
     let runner = open_runner(project).await?;
     let revisions = runner.revisions().all();
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(revisions).expect("revisions serialize")),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(revisions).expect("revisions serialize")
+        ),
         Format::Text => {
-            let width = revisions.iter().map(|r| r.id.len()).max().unwrap_or(0).max(4);
+            let width = revisions
+                .iter()
+                .map(|r| r.id.len())
+                .max()
+                .unwrap_or(0)
+                .max(4);
             for revision in revisions {
                 let parents = match revision.parents.as_slice() {
                     [] => "base".to_string(),
                     parents => parents.join(","),
                 };
                 let down = if revision.has_down { "down" } else { "no-down" };
-                println!("{:<width$}  {:<width$}  {:<7}  {}", revision.id, parents, down, revision.description);
+                println!(
+                    "{:<width$}  {:<width$}  {:<7}  {}",
+                    revision.id, parents, down, revision.description
+                );
             }
         }
     }
@@ -149,7 +163,11 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
 }
 
 /// Migrates to `target` and reads the schema there.
-async fn snapshot_at(runner: &mut dyn Runner, database: &ScratchDatabase, target: &Target) -> Result<Snapshot> {
+async fn snapshot_at(
+    runner: &mut dyn Runner,
+    database: &ScratchDatabase,
+    target: &Target,
+) -> Result<Snapshot> {
     let options = database.connect_options();
     if runner.current(options).await? != *target {
         runner.upgrade(options, target).await?;
@@ -158,7 +176,12 @@ async fn snapshot_at(runner: &mut dyn Runner, database: &ScratchDatabase, target
     schema::introspect(&mut connection, runner.bookkeeping_tables()).await
 }
 
-async fn snapshot_one(project: &ProjectArgs, database: &DatabaseArgs, revision: Option<&str>, out: Option<&Path>) -> Result<Verdict> {
+async fn snapshot_one(
+    project: &ProjectArgs,
+    database: &DatabaseArgs,
+    revision: Option<&str>,
+    out: Option<&Path>,
+) -> Result<Verdict> {
     let mut runner = open_runner(project).await?;
     let target = runner.revisions().resolve(revision.unwrap_or("head"))?;
     let database = scratch_database(database).await?;
@@ -171,7 +194,11 @@ async fn snapshot_one(project: &ProjectArgs, database: &DatabaseArgs, revision: 
 }
 
 /// One file per revision, base included, written on the way up.
-async fn snapshot_all(project: &ProjectArgs, database: &DatabaseArgs, dir: &Path) -> Result<Verdict> {
+async fn snapshot_all(
+    project: &ProjectArgs,
+    database: &DatabaseArgs,
+    dir: &Path,
+) -> Result<Verdict> {
     let mut runner = open_runner(project).await?;
     std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
         path: dir.to_path_buf(),
@@ -196,7 +223,14 @@ enum Side {
     Revision(Target),
 }
 
-async fn diff(a: &str, b: &str, project: &ProjectArgs, database: &DatabaseArgs, compare_column_order: bool, color: bool) -> Result<Verdict> {
+async fn diff(
+    a: &str,
+    b: &str,
+    project: &ProjectArgs,
+    database: &DatabaseArgs,
+    compare_column_order: bool,
+    color: bool,
+) -> Result<Verdict> {
     let is_file = |spec: &str| Path::new(spec).is_file();
     let mut runner = match is_file(a) && is_file(b) {
         true => None,
@@ -244,7 +278,11 @@ async fn diff(a: &str, b: &str, project: &ProjectArgs, database: &DatabaseArgs, 
         color,
     );
     print!("{text}");
-    Ok(if text.is_empty() { Verdict::Pass } else { Verdict::Fail })
+    Ok(if text.is_empty() {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    })
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {

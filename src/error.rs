@@ -21,7 +21,9 @@ pub enum Error {
     // Bad input: exit 2.
     #[error("migration directory {0} does not exist")]
     MissingDirectory(PathBuf),
-    #[error("no migrations found in {0} (expected <version>_<name>.sql or .up.sql/.down.sql files)")]
+    #[error(
+        "no migrations found in {0} (expected <version>_<name>.sql or .up.sql/.down.sql files)"
+    )]
     NoMigrations(PathBuf),
     #[error("malformed migration in {dir}: {message}")]
     MalformedMigration { dir: PathBuf, message: String },

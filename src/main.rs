@@ -10,7 +10,10 @@ fn main() -> ExitCode {
         Err(error) => {
             // One sentence, as for every other bad input; `--help` has the usage.
             let rendered = error.render().to_string();
-            eprintln!("{}", rendered.lines().next().unwrap_or("error: bad arguments"));
+            eprintln!(
+                "{}",
+                rendered.lines().next().unwrap_or("error: bad arguments")
+            );
             return ExitCode::from(migverify::error::exit_code::BAD_INPUT as u8);
         }
     };
@@ -21,12 +24,20 @@ fn main() -> ExitCode {
         (false, _) => "migverify=debug,info",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+        )
         .with_writer(std::io::stderr)
-        .with_ansi(cli.color.enabled(std::io::IsTerminal::is_terminal(&std::io::stderr())))
+        .with_ansi(
+            cli.color
+                .enabled(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
         .init();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");

@@ -8,17 +8,37 @@ use common::{failed_checks, fixture, step_statuses, Sandbox};
 #[test]
 fn cycle_passes_on_the_pos_fixture_and_matches_committed_snapshots() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["cycle", "-m", &fixture("pos"), "--snapshots", "snapshots/pos", "--format", "json"]);
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &fixture("pos"),
+        "--snapshots",
+        "snapshots/pos",
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.output());
     let report = run.json();
     assert_eq!(report["verdict"], "pass");
     assert_eq!(report["command"], "cycle");
     assert_eq!(report["kind"], "sqlx");
     assert_eq!(step_statuses(&report), ["ok"; 6]);
-    let checks: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    let checks: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
     assert_eq!(
         checks,
-        ["snapshot_file", "snapshot_file", "schema_roundtrip", "schema_reapply", "leaves_no_trace", "schema_rebuild"]
+        [
+            "snapshot_file",
+            "snapshot_file",
+            "schema_roundtrip",
+            "schema_reapply",
+            "leaves_no_trace",
+            "schema_rebuild"
+        ]
     );
     assert_eq!(report["steps"][1]["from"], "20240101000006");
     assert_eq!(report["steps"][1]["to"], "20240101000007");
@@ -29,22 +49,56 @@ fn cycle_over_a_chosen_range_reports_it_and_writes_the_json_report() {
     let sandbox = Sandbox::new();
     let report_file = tempfile::NamedTempFile::new().unwrap();
     let report_path = report_file.path().display().to_string();
-    let run = sandbox.run(&["cycle", "-m", &fixture("pos"), "--from", "20240101000002", "--to", "-2", "--no-full", "--report", &report_path]);
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &fixture("pos"),
+        "--from",
+        "20240101000002",
+        "--to",
+        "-2",
+        "--no-full",
+        "--report",
+        &report_path,
+    ]);
     assert_eq!(run.code, 0, "{}", run.output());
-    assert!(run.stdout.contains("downgrade of 20240101000003..20240101000005 restored the schema of 20240101000002"), "{}", run.stdout);
-    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report_file.path()).unwrap()).unwrap();
+    assert!(
+        run.stdout.contains(
+            "downgrade of 20240101000003..20240101000005 restored the schema of 20240101000002"
+        ),
+        "{}",
+        run.stdout
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report_file.path()).unwrap()).unwrap();
     assert_eq!(written["verdict"], "pass");
-    assert_eq!(written["steps"].as_array().unwrap().len(), 4, "--no-full skips the trip to base");
+    assert_eq!(
+        written["steps"].as_array().unwrap().len(),
+        4,
+        "--no-full skips the trip to base"
+    );
 }
 
 #[test]
 fn stairway_passes_on_the_pos_fixture() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["stairway", "-m", &fixture("pos"), "--snapshots", "snapshots/pos", "--format", "json"]);
+    let run = sandbox.run(&[
+        "stairway",
+        "-m",
+        &fixture("pos"),
+        "--snapshots",
+        "snapshots/pos",
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.output());
     let report = run.json();
     assert_eq!(report["verdict"], "pass");
-    assert_eq!(step_statuses(&report).len(), 7 * 3, "up, down and up for each of 7 revisions");
+    assert_eq!(
+        step_statuses(&report).len(),
+        7 * 3,
+        "up, down and up for each of 7 revisions"
+    );
     assert_eq!(report["checks"].as_array().unwrap().len(), 7 * 3);
 }
 
@@ -52,7 +106,13 @@ fn stairway_passes_on_the_pos_fixture() {
 fn a_downgrade_that_leaves_an_index_is_named() {
     let sandbox = Sandbox::new();
     for command in ["cycle", "stairway"] {
-        let run = sandbox.run(&[command, "-m", &fixture("broken-leftover-index"), "--format", "json"]);
+        let run = sandbox.run(&[
+            command,
+            "-m",
+            &fixture("broken-leftover-index"),
+            "--format",
+            "json",
+        ]);
         assert_eq!(run.code, 1, "{}", run.output());
         assert_eq!(
             failed_checks(&run.json()),
@@ -68,44 +128,81 @@ fn a_downgrade_that_leaves_an_enum_type_is_named() {
     let run = sandbox.run(&["cycle", "-m", &fixture("broken-leftover-enum")]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
-        run.stdout.contains("downgrade of 20240102 left type public.ticket_priority behind"),
+        run.stdout
+            .contains("downgrade of 20240102 left type public.ticket_priority behind"),
         "{}",
         run.output()
     );
-    assert!(run.stdout.contains("+type public.ticket_priority"), "the text report shows the diff:\n{}", run.stdout);
+    assert!(
+        run.stdout.contains("+type public.ticket_priority"),
+        "the text report shows the diff:\n{}",
+        run.stdout
+    );
 }
 
 #[test]
 fn a_syntax_error_is_a_failed_step_naming_the_revision() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["cycle", "-m", &fixture("broken-syntax-error"), "--format", "json"]);
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &fixture("broken-syntax-error"),
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 1, "{}", run.output());
     let report = run.json();
     assert_eq!(step_statuses(&report), ["ok", "error"]);
     let error = report["steps"][1]["error"].as_str().unwrap();
-    assert!(error.starts_with("20240102 failed: syntax error at or near \"TABLEE\""), "{error}");
+    assert!(
+        error.starts_with("20240102 failed: syntax error at or near \"TABLEE\""),
+        "{error}"
+    );
 }
 
 #[test]
 fn a_missing_down_migration_is_a_finding_naming_the_version() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["cycle", "-m", &fixture("broken-no-down"), "--format", "json"]);
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &fixture("broken-no-down"),
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 1, "{}", run.output());
     let report = run.json();
     assert_eq!(step_statuses(&report), ["ok", "ok", "error"]);
-    assert_eq!(report["steps"][2]["error"], "20240102 has no down migration, so it cannot be reverted");
+    assert_eq!(
+        report["steps"][2]["error"],
+        "20240102 has no down migration, so it cannot be reverted"
+    );
 }
 
 #[test]
 fn a_step_over_budget_is_cancelled_at_the_budget() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["cycle", "-m", &fixture("broken-slow"), "--budget", "2", "--format", "json"]);
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &fixture("broken-slow"),
+        "--budget",
+        "2",
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 1, "{}", run.output());
     let report = run.json();
     assert_eq!(step_statuses(&report), ["ok", "over_budget"]);
-    assert_eq!(report["steps"][1]["error"], "20240102 ran past the budget of 2s and was cancelled");
+    assert_eq!(
+        report["steps"][1]["error"],
+        "20240102 ran past the budget of 2s and was cancelled"
+    );
     let seconds = report["steps"][1]["seconds"].as_f64().unwrap();
-    assert!((2.0..4.0).contains(&seconds), "the step was stopped at {seconds}s");
+    assert!(
+        (2.0..4.0).contains(&seconds),
+        "the step was stopped at {seconds}s"
+    );
     // The migration sleeps 60 s; the run must end a few seconds after the budget.
     assert!(run.elapsed.as_secs_f64() < 10.0, "took {:?}", run.elapsed);
 }
@@ -114,19 +211,37 @@ fn a_step_over_budget_is_cancelled_at_the_budget() {
 fn the_schema_is_checked_against_committed_snapshot_files() {
     let sandbox = Sandbox::new();
     let edited = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(common::repo_path("snapshots/pos")).unwrap().flatten() {
+    for entry in std::fs::read_dir(common::repo_path("snapshots/pos"))
+        .unwrap()
+        .flatten()
+    {
         let text = std::fs::read_to_string(entry.path()).unwrap();
         // As if the committed head snapshot predates the partial index.
-        let text = text.replace("index public.ix_payments_paid_at", "index public.ix_payments_paid_on");
+        let text = text.replace(
+            "index public.ix_payments_paid_at",
+            "index public.ix_payments_paid_on",
+        );
         std::fs::write(edited.path().join(entry.file_name()), text).unwrap();
     }
     std::fs::remove_file(edited.path().join("20240101000006.txt")).unwrap();
     let dir = edited.path().display().to_string();
-    let run = sandbox.run(&["cycle", "-m", &fixture("pos"), "--snapshots", &dir, "--format", "json"]);
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &fixture("pos"),
+        "--snapshots",
+        &dir,
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 1, "{}", run.output());
     let failed = failed_checks(&run.json());
     assert_eq!(failed.len(), 2, "{failed:?}");
-    assert!(failed[0].starts_with("no committed snapshot for 20240101000006"), "{}", failed[0]);
+    assert!(
+        failed[0].starts_with("no committed snapshot for 20240101000006"),
+        "{}",
+        failed[0]
+    );
     assert!(
         failed[1].ends_with(
             "index public.ix_payments_paid_at not in the file; index public.ix_payments_paid_on missing from the database"

@@ -23,7 +23,10 @@ fn a_temp_cluster_stops_its_server_and_removes_its_directory_on_drop() {
     assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
     drop(cluster);
     assert!(!dir.exists(), "{} still exists", dir.display());
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "postgres {pid} still runs");
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "postgres {pid} still runs"
+    );
 }
 
 /// Starts a slow cycle, waits until the slow migration is running, and sends `signal`.
@@ -39,20 +42,31 @@ fn interrupt_a_slow_migration(signal: Signal) {
     let mut seen = String::new();
     loop {
         let mut line = String::new();
-        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "migverify ended early:\n{seen}");
+        assert_ne!(
+            stderr.read_line(&mut line).unwrap(),
+            0,
+            "migverify ended early:\n{seen}"
+        );
         seen.push_str(&line);
         if line.contains("upgrade") && line.contains("to=20240102") {
             break;
         }
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert!(!common::processes_mentioning(sandbox.path()).is_empty(), "the cluster runs mid-migration");
+    assert!(
+        !common::processes_mentioning(sandbox.path()).is_empty(),
+        "the cluster runs mid-migration"
+    );
     let sent = Instant::now();
     kill(Pid::from_raw(child.id() as i32), signal).unwrap();
     let output = child.wait_with_output().unwrap();
     let run = to_run(output, sent.elapsed());
     assert_eq!(run.code, 130, "{}", run.output());
-    assert!(run.elapsed < Duration::from_secs(10), "took {:?} to stop", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "took {:?} to stop",
+        run.elapsed
+    );
     sandbox.assert_nothing_left();
 }
 
@@ -69,20 +83,32 @@ fn sigterm_in_the_middle_of_a_migration_leaves_nothing() {
 #[test]
 fn an_unprivileged_user_gets_the_same_run_and_leaves_nothing() {
     use std::os::unix::process::CommandExt;
-    let Some(user) = nix::unistd::User::from_name("postgres").unwrap().filter(|_| nix::unistd::Uid::effective().is_root()) else {
+    let Some(user) = nix::unistd::User::from_name("postgres")
+        .unwrap()
+        .filter(|_| nix::unistd::Uid::effective().is_root())
+    else {
         return; // not root: every other test already runs unprivileged
     };
     let sandbox = Sandbox::new();
     nix::unistd::chown(sandbox.path(), Some(user.uid), Some(user.gid)).unwrap();
     let output = sandbox
-        .command(&["cycle", "-m", &fixture("broken-leftover-index"), "--format", "json"])
+        .command(&[
+            "cycle",
+            "-m",
+            &fixture("broken-leftover-index"),
+            "--format",
+            "json",
+        ])
         .uid(user.uid.as_raw())
         .gid(user.gid.as_raw())
         .output()
         .unwrap();
     let run = to_run(output, Duration::ZERO);
     assert_eq!(run.code, 1, "{}", run.output());
-    assert_eq!(common::failed_checks(&run.json()), ["downgrade of 20240105 left index public.ix_orders_store_id behind"]);
+    assert_eq!(
+        common::failed_checks(&run.json()),
+        ["downgrade of 20240105 left index public.ix_orders_store_id behind"]
+    );
     sandbox.assert_nothing_left();
 }
 
@@ -93,15 +119,25 @@ async fn scalar(connection: &mut PgConnection, sql: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn database_url_runs_in_a_scratch_database_and_touches_nothing_else() {
     let server = TempCluster::start(&ServerBinaries::locate().unwrap()).unwrap();
-    let mut admin = PgConnection::connect_with(&server.connect_options("postgres")).await.unwrap();
-    sqlx::query("CREATE DATABASE canary").execute(&mut admin).await.unwrap();
-    let mut canary = PgConnection::connect_with(&server.connect_options("canary")).await.unwrap();
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::query("CREATE DATABASE canary")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let mut canary = PgConnection::connect_with(&server.connect_options("canary"))
+        .await
+        .unwrap();
     sqlx::raw_sql("CREATE TABLE orders (id int PRIMARY KEY); INSERT INTO orders SELECT generate_series(1, 3);")
         .execute(&mut canary)
         .await
         .unwrap();
 
-    let url = format!("postgres://postgres:s3cretpw@127.0.0.1:{}/postgres", server.port());
+    let url = format!(
+        "postgres://postgres:s3cretpw@127.0.0.1:{}/postgres",
+        server.port()
+    );
     let sandbox = Sandbox::new();
     let output = sandbox
         .command(&["-vv", "cycle", "-m", &fixture("pos"), "--format", "json"])
@@ -110,14 +146,40 @@ async fn database_url_runs_in_a_scratch_database_and_touches_nothing_else() {
         .unwrap();
     let run = to_run(output, Duration::ZERO);
     assert_eq!(run.code, 0, "{}", run.output());
-    assert!(!run.stdout.contains("s3cretpw") && !run.stderr.contains("s3cretpw"), "the password leaked:\n{}", run.output());
-    assert!(run.stderr.contains("created the scratch database"), "{}", run.stderr);
+    assert!(
+        !run.stdout.contains("s3cretpw") && !run.stderr.contains("s3cretpw"),
+        "the password leaked:\n{}",
+        run.output()
+    );
+    assert!(
+        run.stderr.contains("created the scratch database"),
+        "{}",
+        run.stderr
+    );
 
     assert_eq!(scalar(&mut canary, "SELECT count(*) FROM orders").await, 3);
-    assert_eq!(scalar(&mut canary, "SELECT count(*) FROM pg_class WHERE relname = 'stores'").await, 0);
-    let scratch = scalar(&mut admin, "SELECT count(*) FROM pg_database WHERE datname LIKE 'migverify\\_%'").await;
+    assert_eq!(
+        scalar(
+            &mut canary,
+            "SELECT count(*) FROM pg_class WHERE relname = 'stores'"
+        )
+        .await,
+        0
+    );
+    let scratch = scalar(
+        &mut admin,
+        "SELECT count(*) FROM pg_database WHERE datname LIKE 'migverify\\_%'",
+    )
+    .await;
     assert_eq!(scratch, 0, "the scratch database was dropped");
-    assert_eq!(scalar(&mut admin, "SELECT count(*) FROM pg_class WHERE relname = 'stores'").await, 0);
+    assert_eq!(
+        scalar(
+            &mut admin,
+            "SELECT count(*) FROM pg_class WHERE relname = 'stores'"
+        )
+        .await,
+        0
+    );
     sandbox.assert_nothing_left();
 }
 
@@ -125,7 +187,11 @@ async fn database_url_runs_in_a_scratch_database_and_touches_nothing_else() {
 fn assert_one_clear_sentence(args: &[&str], code: i32, culprit: &str) {
     let sandbox = Sandbox::new();
     let run = sandbox.run(args);
-    assert!(!run.stderr.contains("hunter2"), "the password leaked:\n{}", run.output());
+    assert!(
+        !run.stderr.contains("hunter2"),
+        "the password leaked:\n{}",
+        run.output()
+    );
     assert_eq!(run.code, code, "{}", run.output());
     assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.output());
     assert!(run.stderr.starts_with("error: "), "{}", run.output());
@@ -136,18 +202,54 @@ fn assert_one_clear_sentence(args: &[&str], code: i32, culprit: &str) {
 #[test]
 fn bad_input_gets_exit_2_and_one_sentence() {
     assert_one_clear_sentence(&["cycle", "-m", "/no/such/dir"], 2, "/no/such/dir");
-    assert_one_clear_sentence(&["cycle", "-m", &fixture("pos"), "--from", "1999"], 2, "unknown revision \"1999\"");
-    assert_one_clear_sentence(&["cycle", "-m", &fixture("pos"), "--from", "head"], 2, "is not before");
-    assert_one_clear_sentence(&["stairway", "-m", &fixture("broken-malformed-name")], 2, "notaversion_create_stores.sql");
-    assert_one_clear_sentence(&["snapshot", "-m", "migrations-fixtures"], 2, "no migrations found in migrations-fixtures");
-    assert_one_clear_sentence(&["cycle", "-m", &fixture("pos"), "--budget", "-1"], 2, "\"-1\" is not a positive number of seconds");
-    assert_one_clear_sentence(&["diff", "no-such-file.txt", "snapshots/pos/base.txt", "-m", &fixture("pos")], 2, "no-such-file.txt");
+    assert_one_clear_sentence(
+        &["cycle", "-m", &fixture("pos"), "--from", "1999"],
+        2,
+        "unknown revision \"1999\"",
+    );
+    assert_one_clear_sentence(
+        &["cycle", "-m", &fixture("pos"), "--from", "head"],
+        2,
+        "is not before",
+    );
+    assert_one_clear_sentence(
+        &["stairway", "-m", &fixture("broken-malformed-name")],
+        2,
+        "notaversion_create_stores.sql",
+    );
+    assert_one_clear_sentence(
+        &["snapshot", "-m", "migrations-fixtures"],
+        2,
+        "no migrations found in migrations-fixtures",
+    );
+    assert_one_clear_sentence(
+        &["cycle", "-m", &fixture("pos"), "--budget", "-1"],
+        2,
+        "\"-1\" is not a positive number of seconds",
+    );
+    assert_one_clear_sentence(
+        &[
+            "diff",
+            "no-such-file.txt",
+            "snapshots/pos/base.txt",
+            "-m",
+            &fixture("pos"),
+        ],
+        2,
+        "no-such-file.txt",
+    );
 }
 
 #[test]
 fn an_unreachable_server_gets_exit_3_and_one_sentence_without_the_password() {
     assert_one_clear_sentence(
-        &["cycle", "-m", &fixture("pos"), "--database-url", "postgres://app:hunter2@127.0.0.1:1/postgres"],
+        &[
+            "cycle",
+            "-m",
+            &fixture("pos"),
+            "--database-url",
+            "postgres://app:hunter2@127.0.0.1:1/postgres",
+        ],
         3,
         "cannot reach PostgreSQL at 127.0.0.1:1",
     );

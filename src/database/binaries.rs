@@ -35,10 +35,7 @@ fn has_server_programs(dir: &Path) -> bool {
 fn pg_config_bindir() -> Option<PathBuf> {
     let output = Command::new("pg_config").arg("--bindir").output().ok()?;
     let text = String::from_utf8(output.stdout).ok()?;
-    output
-        .status
-        .success()
-        .then(|| PathBuf::from(text.trim()))
+    output.status.success().then(|| PathBuf::from(text.trim()))
 }
 
 /// Debian and Ubuntu install each major version under its own directory; prefer the newest.
@@ -53,7 +50,7 @@ fn debian_bindirs() -> Vec<PathBuf> {
             Some((major, entry.path().join("bin")))
         })
         .collect();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|(major, _)| std::cmp::Reverse(*major));
     versions.into_iter().map(|(_, dir)| dir).collect()
 }
 

@@ -42,7 +42,14 @@ impl TempCluster {
             .command(&binaries.program("initdb"), dir.path())
             .arg("--pgdata")
             .arg(&data)
-            .args(["--username", SUPERUSER, "--auth", "trust", "--encoding", "UTF8"])
+            .args([
+                "--username",
+                SUPERUSER,
+                "--auth",
+                "trust",
+                "--encoding",
+                "UTF8",
+            ])
             .args(["--locale", "C", "--no-sync", "--no-instructions"])
             .stdin(Stdio::null())
             .output()
@@ -117,7 +124,10 @@ impl TempCluster {
     }
 
     pub fn socket_dir(&self) -> &Path {
-        self.dir.as_ref().map(TempDir::path).expect("dir lives until drop")
+        self.dir
+            .as_ref()
+            .map(TempDir::path)
+            .expect("dir lives until drop")
     }
 
     pub fn port(&self) -> u16 {
@@ -191,7 +201,11 @@ impl ServerOwner {
     fn take_ownership(&self, dir: &Path) -> Result<()> {
         if let ServerOwner::Switch(user) = self {
             nix::unistd::chown(dir, Some(user.uid), Some(user.gid)).map_err(|e| {
-                Error::ClusterStart(format!("cannot hand {} to {}: {e}", dir.display(), user.name))
+                Error::ClusterStart(format!(
+                    "cannot hand {} to {}: {e}",
+                    dir.display(),
+                    user.name
+                ))
             })?;
         }
         Ok(())

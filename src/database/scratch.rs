@@ -21,7 +21,7 @@ pub enum ServerChoice {
 
 enum Server {
     Throwaway(TempCluster),
-    Existing { admin: PgConnectOptions },
+    Existing { admin: Box<PgConnectOptions> },
 }
 
 pub struct ScratchDatabase {
@@ -61,7 +61,13 @@ impl ScratchDatabase {
                     message: describe_sqlx_error(&e),
                 })?;
                 let shown_as = format!("psql '{}' (database {name})", shown);
-                (Server::Existing { admin: admin.clone() }, admin, shown_as)
+                (
+                    Server::Existing {
+                        admin: Box::new(admin.clone()),
+                    },
+                    admin,
+                    shown_as,
+                )
             }
         };
         // Until the database exists there is nothing to drop; `server` going out of scope on
@@ -104,8 +110,16 @@ impl ScratchDatabase {
 
     /// Cancels the statements of every other session on the scratch database: the watchdog's
     /// way to stop an over-budget step whatever runner (and connection) is executing it.
-    pub async fn cancel_other_sessions(&self, connection: &mut PgConnection, terminate: bool) -> Result<u64> {
-        let function = if terminate { "pg_terminate_backend" } else { "pg_cancel_backend" };
+    pub async fn cancel_other_sessions(
+        &self,
+        connection: &mut PgConnection,
+        terminate: bool,
+    ) -> Result<u64> {
+        let function = if terminate {
+            "pg_terminate_backend"
+        } else {
+            "pg_cancel_backend"
+        };
         // In the select list, the function runs only for the rows WHERE kept; inside WHERE the
         // planner may call it before excluding our own session.
         let signalled: Vec<bool> = sqlx::query_scalar(&format!(
@@ -126,9 +140,12 @@ impl ScratchDatabase {
                 .build()?;
             runtime.block_on(async {
                 let mut connection = connect(&admin).await?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_ident(&name)))
-                    .execute(&mut connection)
-                    .await?;
+                sqlx::query(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    quote_ident(&name)
+                ))
+                .execute(&mut connection)
+                .await?;
                 Ok::<_, Error>(())
             })
         })
@@ -157,7 +174,7 @@ impl Drop for ScratchDatabase {
             // Stopping the cluster removes the database with it.
             Server::Throwaway(cluster) => drop(cluster),
             Server::Existing { admin } => {
-                Self::drop_on_existing_server(admin, std::mem::take(&mut self.name))
+                Self::drop_on_existing_server(*admin, std::mem::take(&mut self.name))
             }
         }
     }

@@ -8,10 +8,21 @@ use crate::runner::{Runner, Target};
 use super::session::{Session, Wording};
 use super::GateConfig;
 
-pub async fn cycle(runner: &mut dyn Runner, database: &ScratchDatabase, config: &GateConfig) -> Result<Report> {
+pub async fn cycle(
+    runner: &mut dyn Runner,
+    database: &ScratchDatabase,
+    config: &GateConfig,
+) -> Result<Report> {
     let (from, to) = (&config.from, &config.to);
     let snapshots = config.snapshots.as_deref();
-    let mut session = Session::open("cycle", runner, database, config.budget, config.compare_column_order).await?;
+    let mut session = Session::open(
+        "cycle",
+        runner,
+        database,
+        config.budget,
+        config.compare_column_order,
+    )
+    .await?;
     let span = session.span(from, to);
 
     let at_base = session.snapshot().await?;

@@ -29,14 +29,22 @@ pub struct GateConfig {
 }
 
 /// The range `cycle` tests: by default the newest revision alone (from its parent to head).
-pub fn cycle_range(revisions: &Revisions, from: Option<&str>, to: Option<&str>) -> Result<(Target, Target)> {
+pub fn cycle_range(
+    revisions: &Revisions,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Target, Target)> {
     let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
     let from = from.map_or_else(|| Ok(revisions.parent(&to)), |spec| revisions.resolve(spec))?;
     non_empty(revisions, from, to)
 }
 
 /// The range `stairway` walks: by default every revision.
-pub fn stairway_range(revisions: &Revisions, from: Option<&str>, to: Option<&str>) -> Result<(Target, Target)> {
+pub fn stairway_range(
+    revisions: &Revisions,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Target, Target)> {
     let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
     let from = from.map_or(Ok(Target::Base), |spec| revisions.resolve(spec))?;
     non_empty(revisions, from, to)

@@ -115,7 +115,9 @@ impl<'a> Session<'a> {
                 // Cancel every statement on the scratch database: per statement timeouts
                 // would let a migration of many statements run on.
                 for terminate in [false, true] {
-                    self.database.cancel_other_sessions(&mut self.observer, terminate).await?;
+                    self.database
+                        .cancel_other_sessions(&mut self.observer, terminate)
+                        .await?;
                     if tokio::time::timeout(CANCEL_GRACE, &mut work).await.is_ok() {
                         break;
                     }
@@ -145,7 +147,13 @@ impl<'a> Session<'a> {
     }
 
     /// Compares `actual` with `expected` object by object and records a check.
-    pub fn check_schema(&mut self, name: &str, expected: &Snapshot, actual: &Snapshot, wording: Wording) {
+    pub fn check_schema(
+        &mut self,
+        name: &str,
+        expected: &Snapshot,
+        actual: &Snapshot,
+        wording: Wording,
+    ) {
         let comparison = schema::compare(expected, actual, self.compare_column_order);
         let (status, message, details) = if comparison.is_same() {
             (CheckStatus::Pass, wording.passed, json!({}))
@@ -164,7 +172,11 @@ impl<'a> Session<'a> {
                 "changed": comparison.changed,
                 "diff": diff,
             });
-            (CheckStatus::Fail, format!("{} {found}", wording.subject), details)
+            (
+                CheckStatus::Fail,
+                format!("{} {found}", wording.subject),
+                details,
+            )
         };
         self.report.push_check(Check {
             name: name.to_string(),
@@ -176,7 +188,12 @@ impl<'a> Session<'a> {
 
     /// Compares the schema at `revision` with its committed snapshot file, when a directory of
     /// them was given. A revision without a file fails: it has no reviewed schema yet.
-    pub fn check_committed(&mut self, dir: Option<&Path>, revision: &Target, actual: &Snapshot) -> Result<()> {
+    pub fn check_committed(
+        &mut self,
+        dir: Option<&Path>,
+        revision: &Target,
+        actual: &Snapshot,
+    ) -> Result<()> {
         let Some(dir) = dir else {
             return Ok(());
         };

@@ -9,11 +9,26 @@ use crate::runner::{Runner, Target};
 use super::session::{Session, Wording};
 use super::GateConfig;
 
-pub async fn stairway(runner: &mut dyn Runner, database: &ScratchDatabase, config: &GateConfig) -> Result<Report> {
+pub async fn stairway(
+    runner: &mut dyn Runner,
+    database: &ScratchDatabase,
+    config: &GateConfig,
+) -> Result<Report> {
     let revisions = runner.revisions().clone();
-    let (first, low, high) = (&config.from, revisions.position(&config.from), revisions.position(&config.to));
+    let (first, low, high) = (
+        &config.from,
+        revisions.position(&config.from),
+        revisions.position(&config.to),
+    );
     let snapshots = config.snapshots.as_deref();
-    let mut session = Session::open("stairway", runner, database, config.budget, config.compare_column_order).await?;
+    let mut session = Session::open(
+        "stairway",
+        runner,
+        database,
+        config.budget,
+        config.compare_column_order,
+    )
+    .await?;
 
     if *first != Target::Base && !session.step(&Target::Base, first).await? {
         return Ok(session.finish());

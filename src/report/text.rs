@@ -51,7 +51,13 @@ pub fn render_text(report: &Report, color: bool) -> String {
             CheckStatus::Pass => ("pass", GREEN),
             CheckStatus::Fail => ("FAIL", RED),
         };
-        let _ = writeln!(out, "  {}  {:<18} {}", paint(label, code), check.name, check.message);
+        let _ = writeln!(
+            out,
+            "  {}  {:<18} {}",
+            paint(label, code),
+            check.name,
+            check.message
+        );
         if check.status == CheckStatus::Fail {
             if let Some(diff) = check.details.get("diff").and_then(|d| d.as_str()) {
                 for line in diff.lines() {
@@ -61,11 +67,23 @@ pub fn render_text(report: &Report, color: bool) -> String {
         }
     }
     if report.checks.is_empty() {
-        let _ = writeln!(out, "  {}", paint("none ran: the run stopped at a failed step", YELLOW));
+        let _ = writeln!(
+            out,
+            "  {}",
+            paint("none ran: the run stopped at a failed step", YELLOW)
+        );
     }
 
-    let failed_steps = report.steps.iter().filter(|s| s.status != StepStatus::Ok).count();
-    let failed_checks = report.checks.iter().filter(|c| c.status == CheckStatus::Fail).count();
+    let failed_steps = report
+        .steps
+        .iter()
+        .filter(|s| s.status != StepStatus::Ok)
+        .count();
+    let failed_checks = report
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .count();
     let verdict = match report.verdict {
         Verdict::Pass => paint("PASS", GREEN),
         Verdict::Fail => paint("FAIL", RED),

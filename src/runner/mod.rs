@@ -55,10 +55,18 @@ pub trait Runner: Send {
     async fn current(&mut self, database: &PgConnectOptions) -> Result<Target, StepError>;
 
     /// Applies revisions one at a time until `target` is the current one.
-    async fn upgrade(&mut self, database: &PgConnectOptions, target: &Target) -> Result<(), StepError>;
+    async fn upgrade(
+        &mut self,
+        database: &PgConnectOptions,
+        target: &Target,
+    ) -> Result<(), StepError>;
 
     /// Reverts revisions one at a time, newest first, until `target` is the current one.
-    async fn downgrade(&mut self, database: &PgConnectOptions, target: &Target) -> Result<(), StepError>;
+    async fn downgrade(
+        &mut self,
+        database: &PgConnectOptions,
+        target: &Target,
+    ) -> Result<(), StepError>;
 }
 
 /// Finds the migration project in `dir` and opens the runner for its kind.
@@ -78,7 +86,8 @@ pub async fn open(dir: &Path, forced: Option<Kind>) -> Result<Box<dyn Runner>> {
 }
 
 fn looks_like_alembic(dir: &Path) -> bool {
-    dir.join("alembic.ini").is_file() || (dir.join("env.py").is_file() && dir.join("versions").is_dir())
+    dir.join("alembic.ini").is_file()
+        || (dir.join("env.py").is_file() && dir.join("versions").is_dir())
 }
 
 /// sqlx projects keep their migrations in `migrations/` by default; accept the project root too.

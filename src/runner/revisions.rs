@@ -57,19 +57,30 @@ impl Revisions {
             _ => {}
         }
         if let Some(back) = spec.strip_prefix('-').and_then(|n| n.parse::<usize>().ok()) {
-            let index = self.ordered.len().checked_sub(back).ok_or_else(|| Error::UnknownRevision(spec.to_string()))?;
+            let index = self
+                .ordered
+                .len()
+                .checked_sub(back)
+                .ok_or_else(|| Error::UnknownRevision(spec.to_string()))?;
             return Ok(self.target_at(index));
         }
         if let Some(exact) = self.ordered.iter().find(|r| r.id == spec) {
             return Ok(Target::Revision(exact.id.clone()));
         }
-        let matches: Vec<&Revision> = self.ordered.iter().filter(|r| r.id.starts_with(spec)).collect();
+        let matches: Vec<&Revision> = self
+            .ordered
+            .iter()
+            .filter(|r| r.id.starts_with(spec))
+            .collect();
         match matches.as_slice() {
             [one] => Ok(Target::Revision(one.id.clone())),
             [] => Err(Error::UnknownRevision(spec.to_string())),
             many => Err(Error::AmbiguousRevision(
                 spec.to_string(),
-                many.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", "),
+                many.iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             )),
         }
     }
@@ -135,23 +146,51 @@ mod tests {
     fn resolves_names_prefixes_and_relative_specs() {
         let revisions = linear(&["20240101", "20240102", "20240203"]);
         assert_eq!(revisions.resolve("base").unwrap(), Target::Base);
-        assert_eq!(revisions.resolve("head").unwrap(), Target::Revision("20240203".into()));
-        assert_eq!(revisions.resolve("-1").unwrap(), Target::Revision("20240102".into()));
+        assert_eq!(
+            revisions.resolve("head").unwrap(),
+            Target::Revision("20240203".into())
+        );
+        assert_eq!(
+            revisions.resolve("-1").unwrap(),
+            Target::Revision("20240102".into())
+        );
         assert_eq!(revisions.resolve("-3").unwrap(), Target::Base);
-        assert_eq!(revisions.resolve("202402").unwrap(), Target::Revision("20240203".into()));
-        assert!(matches!(revisions.resolve("202401"), Err(Error::AmbiguousRevision(..))));
-        assert!(matches!(revisions.resolve("1999"), Err(Error::UnknownRevision(_))));
-        assert!(matches!(revisions.resolve("-4"), Err(Error::UnknownRevision(_))));
+        assert_eq!(
+            revisions.resolve("202402").unwrap(),
+            Target::Revision("20240203".into())
+        );
+        assert!(matches!(
+            revisions.resolve("202401"),
+            Err(Error::AmbiguousRevision(..))
+        ));
+        assert!(matches!(
+            revisions.resolve("1999"),
+            Err(Error::UnknownRevision(_))
+        ));
+        assert!(matches!(
+            revisions.resolve("-4"),
+            Err(Error::UnknownRevision(_))
+        ));
     }
 
     #[test]
     fn between_lists_the_revisions_a_step_crosses() {
         let revisions = linear(&["1", "2", "3"]);
         let ids = |from: Target, to: Target| -> Vec<String> {
-            revisions.between(&from, &to).iter().map(|r| r.id.clone()).collect()
+            revisions
+                .between(&from, &to)
+                .iter()
+                .map(|r| r.id.clone())
+                .collect()
         };
         assert_eq!(ids(Target::Base, Target::Revision("2".into())), ["1", "2"]);
-        assert_eq!(ids(Target::Revision("3".into()), Target::Revision("1".into())), ["2", "3"]);
-        assert_eq!(revisions.parent(&Target::Revision("1".into())), Target::Base);
+        assert_eq!(
+            ids(Target::Revision("3".into()), Target::Revision("1".into())),
+            ["2", "3"]
+        );
+        assert_eq!(
+            revisions.parent(&Target::Revision("1".into())),
+            Target::Base
+        );
     }
 }

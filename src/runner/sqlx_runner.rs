@@ -36,14 +36,20 @@ impl SqlxRunner {
                 &mut ups
             };
             if let Some(twin) = side.insert(migration.version, migration) {
-                return Err(malformed(dir, format!("version {} is defined twice", twin.version)));
+                return Err(malformed(
+                    dir,
+                    format!("version {} is defined twice", twin.version),
+                ));
             }
         }
         if ups.is_empty() {
             return Err(Error::NoMigrations(dir.to_path_buf()));
         }
         if let Some(orphan) = downs.keys().find(|v| !ups.contains_key(v)) {
-            return Err(malformed(dir, format!("version {orphan} has a .down.sql but no .up.sql")));
+            return Err(malformed(
+                dir,
+                format!("version {orphan} has a .down.sql but no .up.sql"),
+            ));
         }
         let revisions = Revisions::new(list_revisions(&ups, &downs));
         Ok(SqlxRunner {
@@ -54,7 +60,10 @@ impl SqlxRunner {
         })
     }
 
-    async fn connection(&mut self, database: &PgConnectOptions) -> Result<&mut PgConnection, StepError> {
+    async fn connection(
+        &mut self,
+        database: &PgConnectOptions,
+    ) -> Result<&mut PgConnection, StepError> {
         if self.connection.is_none() {
             let connection = PgConnection::connect_with(database)
                 .await
@@ -62,18 +71,29 @@ impl SqlxRunner {
             self.connection = Some(connection);
         }
         let connection = self.connection.as_mut().expect("connected above");
-        connection.ensure_migrations_table().await.map_err(connection_error)?;
+        connection
+            .ensure_migrations_table()
+            .await
+            .map_err(connection_error)?;
         Ok(connection)
     }
 
     async fn applied(&mut self, database: &PgConnectOptions) -> Result<Vec<i64>, StepError> {
         let connection = self.connection(database).await?;
-        let applied = connection.list_applied_migrations().await.map_err(connection_error)?;
+        let applied = connection
+            .list_applied_migrations()
+            .await
+            .map_err(connection_error)?;
         Ok(applied.into_iter().map(|m| m.version).collect())
     }
 
     /// Runs one migration; on failure, forgets the connection (see `connection`).
-    async fn run_one(&mut self, database: &PgConnectOptions, migration: &Migration, up: bool) -> Result<(), StepError> {
+    async fn run_one(
+        &mut self,
+        database: &PgConnectOptions,
+        migration: &Migration,
+        up: bool,
+    ) -> Result<(), StepError> {
         let connection = self.connection(database).await?;
         let outcome = if up {
             connection.apply(migration).await
@@ -112,7 +132,11 @@ impl Runner for SqlxRunner {
             .map_or(Target::Base, |v| Target::Revision(v.to_string())))
     }
 
-    async fn upgrade(&mut self, database: &PgConnectOptions, target: &Target) -> Result<(), StepError> {
+    async fn upgrade(
+        &mut self,
+        database: &PgConnectOptions,
+        target: &Target,
+    ) -> Result<(), StepError> {
         let limit = version_of(target);
         let applied: HashSet<i64> = self.applied(database).await?.into_iter().collect();
         let pending: Vec<Migration> = self
@@ -128,7 +152,11 @@ impl Runner for SqlxRunner {
         Ok(())
     }
 
-    async fn downgrade(&mut self, database: &PgConnectOptions, target: &Target) -> Result<(), StepError> {
+    async fn downgrade(
+        &mut self,
+        database: &PgConnectOptions,
+        target: &Target,
+    ) -> Result<(), StepError> {
         let floor = version_of(target);
         let mut applied = self.applied(database).await?;
         applied.retain(|v| *v > floor);
@@ -146,18 +174,20 @@ impl Runner for SqlxRunner {
     }
 }
 
-fn list_revisions(ups: &BTreeMap<i64, Migration>, downs: &BTreeMap<i64, Migration>) -> Vec<Revision> {
+fn list_revisions(
+    ups: &BTreeMap<i64, Migration>,
+    downs: &BTreeMap<i64, Migration>,
+) -> Vec<Revision> {
     let mut parent: Option<String> = None;
     ups.values()
         .map(|migration| {
             let id = migration.version.to_string();
-            let revision = Revision {
+            Revision {
                 id: id.clone(),
                 parents: parent.replace(id).into_iter().collect(),
                 description: migration.description.to_string(),
                 has_down: downs.contains_key(&migration.version),
-            };
-            revision
+            }
         })
         .collect()
 }
@@ -183,7 +213,9 @@ fn connection_error(error: MigrateError) -> StepError {
 
 fn describe_migrate_error(error: &MigrateError) -> String {
     match error {
-        MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) => describe_sqlx_error(inner),
+        MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) => {
+            describe_sqlx_error(inner)
+        }
         other => other.to_string(),
     }
 }

@@ -141,7 +141,10 @@ fn kind_rank(kind: &str) -> usize {
 
 /// A string as an SQL literal on one line: a newline in it would end the block.
 pub fn quote_literal(text: &str) -> String {
-    let escaped = text.replace('\'', "''").replace('\\', "\\\\").replace('\n', "\\n");
+    let escaped = text
+        .replace('\'', "''")
+        .replace('\\', "\\\\")
+        .replace('\n', "\\n");
     if escaped.contains('\\') {
         format!("E'{escaped}'")
     } else {
@@ -156,7 +159,10 @@ mod tests {
     fn orders(columns: &[(&str, i64)]) -> Snapshot {
         let mut table = SchemaObject::new("table", "public.orders");
         for (column, position) in columns {
-            table.line(with_position(format!("column {column} bigint not null"), *position));
+            table.line(with_position(
+                format!("column {column} bigint not null"),
+                *position,
+            ));
         }
         let mut index = SchemaObject::new("index", "public.ix_orders_store_id");
         index.line("CREATE INDEX ix_orders_store_id ON public.orders USING btree (store_id)");
@@ -176,7 +182,9 @@ mod tests {
     fn positions_are_shown_but_compared_only_on_request() {
         let before = orders(&[("id", 1), ("store_id", 2)]);
         let after = orders(&[("id", 2), ("store_id", 1)]);
-        assert!(before.text().contains("column id bigint not null [position 1]"));
+        assert!(before
+            .text()
+            .contains("column id bigint not null [position 1]"));
         assert_eq!(before.blocks(false), after.blocks(false));
         assert_ne!(before.blocks(true), after.blocks(true));
     }

@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn names_each_object_that_differs() {
-        let expected = snapshot(&[("table", "public.orders", "column id bigint"), ("type", "public.status", "enum ('a')")]);
+        let expected = snapshot(&[
+            ("table", "public.orders", "column id bigint"),
+            ("type", "public.status", "enum ('a')"),
+        ]);
         let actual = snapshot(&[
             ("table", "public.orders", "column id integer"),
             ("index", "public.ix_orders_store_id", "CREATE INDEX"),

@@ -37,10 +37,13 @@ pub async fn introspect(connection: &mut PgConnection, skip_tables: &[&str]) -> 
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    sqlx::query("SET LOCAL search_path = ''").execute(&mut *tx).await?;
-    let server_major: i32 = sqlx::query_scalar("SELECT current_setting('server_version_num')::int / 10000")
-        .fetch_one(&mut *tx)
+    sqlx::query("SET LOCAL search_path = ''")
+        .execute(&mut *tx)
         .await?;
+    let server_major: i32 =
+        sqlx::query_scalar("SELECT current_setting('server_version_num')::int / 10000")
+            .fetch_one(&mut *tx)
+            .await?;
 
     let mut objects = Vec::new();
     objects.extend(extensions(&mut tx).await?);
@@ -97,7 +100,16 @@ async fn schemas(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
 
 /// Enums (labels in their order), domains (base type, default, constraints) and composite types.
 async fn types(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
-    type Row = (String, String, Option<Vec<String>>, String, bool, Option<String>, Option<Vec<String>>, Option<String>);
+    type Row = (
+        String,
+        String,
+        Option<Vec<String>>,
+        String,
+        bool,
+        Option<String>,
+        Option<Vec<String>>,
+        Option<String>,
+    );
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT t.oid::regtype::text, t.typtype::text, \
            (SELECT array_agg(quote_literal(l.enumlabel) ORDER BY l.enumsortorder) FROM pg_enum l WHERE l.enumtypid = t.oid), \
@@ -118,38 +130,54 @@ async fn types(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(name, typtype, labels, base, not_null, default, parts, comment)| {
-            let mut object = SchemaObject::new("type", name);
-            match typtype.as_str() {
-                "e" => {
-                    object.line(format!("enum ({})", labels.unwrap_or_default().join(", ")));
-                }
-                "d" => {
-                    let mut line = format!("domain over {base}");
-                    if not_null {
-                        line.push_str(" not null");
+        .map(
+            |(name, typtype, labels, base, not_null, default, parts, comment)| {
+                let mut object = SchemaObject::new("type", name);
+                match typtype.as_str() {
+                    "e" => {
+                        object.line(format!("enum ({})", labels.unwrap_or_default().join(", ")));
                     }
-                    if let Some(default) = default {
-                        line.push_str(&format!(" default {default}"));
+                    "d" => {
+                        let mut line = format!("domain over {base}");
+                        if not_null {
+                            line.push_str(" not null");
+                        }
+                        if let Some(default) = default {
+                            line.push_str(&format!(" default {default}"));
+                        }
+                        object.line(line);
+                        for constraint in parts.unwrap_or_default() {
+                            object.line(format!("constraint {constraint}"));
+                        }
                     }
-                    object.line(line);
-                    for constraint in parts.unwrap_or_default() {
-                        object.line(format!("constraint {constraint}"));
+                    _ => {
+                        object.line(format!(
+                            "composite ({})",
+                            parts.unwrap_or_default().join(", ")
+                        ));
                     }
                 }
-                _ => {
-                    object.line(format!("composite ({})", parts.unwrap_or_default().join(", ")));
-                }
-            }
-            object.comment(comment);
-            object
-        })
+                object.comment(comment);
+                object
+            },
+        )
         .collect())
 }
 
 /// Sequences other than the ones behind identity columns (those show as the column's identity).
 async fn sequences(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
-    type Row = (String, String, i64, i64, i64, i64, i64, bool, Option<String>, Option<String>);
+    type Row = (
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        i64,
+        bool,
+        Option<String>,
+        Option<String>,
+    );
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT c.oid::regclass::text, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, \
            s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
@@ -184,7 +212,15 @@ async fn sequences(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaO
 }
 
 async fn tables(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
-    type TableRow = (String, bool, bool, Option<String>, Option<String>, Option<String>, Option<String>);
+    type TableRow = (
+        String,
+        bool,
+        bool,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
     let table_rows: Vec<TableRow> = sqlx::query_as(&format!(
         "SELECT c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity, \
            CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
@@ -212,7 +248,10 @@ async fn tables(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObje
             _ => {}
         }
         if rls {
-            trailer.push(format!("row level security enabled{}", if force_rls { ", forced" } else { "" }));
+            trailer.push(format!(
+                "row level security enabled{}",
+                if force_rls { ", forced" } else { "" }
+            ));
         }
         if let Some(comment) = comment {
             trailer.push(format!("comment {}", quote_literal(&comment)));
@@ -240,14 +279,19 @@ async fn tables(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObje
         if let Some(object) = tables.get_mut(&table) {
             object.line(format!("constraint {name} {definition}"));
             if let Some(comment) = comment {
-                object.line(format!("comment on constraint {name} {}", quote_literal(&comment)));
+                object.line(format!(
+                    "comment on constraint {name} {}",
+                    quote_literal(&comment)
+                ));
             }
         }
     }
     Ok(tables
         .into_iter()
         .map(|(name, mut object)| {
-            object.lines.extend(trailers.remove(&name).unwrap_or_default());
+            object
+                .lines
+                .extend(trailers.remove(&name).unwrap_or_default());
             object
         })
         .collect())
@@ -256,7 +300,18 @@ async fn tables(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObje
 /// One line per column, sorted by name, with the physical position marked so that it can be
 /// left out of comparisons.
 async fn columns(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<(String, String)>> {
-    type Row = (String, String, String, bool, Option<String>, String, String, Option<String>, i64, Option<String>);
+    type Row = (
+        String,
+        String,
+        String,
+        bool,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        i64,
+        Option<String>,
+    );
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT c.oid::regclass::text, quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), a.attnotnull, \
            pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
@@ -276,29 +331,44 @@ async fn columns(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<(String, 
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(table, name, data_type, not_null, expression, identity, generated, collation, position, comment)| {
-            let mut line = format!("column {name} {data_type}");
-            if let Some(collation) = collation {
-                line.push_str(&format!(" collate {collation}"));
-            }
-            if not_null {
-                line.push_str(" not null");
-            }
-            match (generated.as_str(), expression) {
-                ("s", Some(expression)) => line.push_str(&format!(" generated always as ({expression}) stored")),
-                (_, Some(default)) => line.push_str(&format!(" default {default}")),
-                _ => {}
-            }
-            match identity.as_str() {
-                "a" => line.push_str(" identity always"),
-                "d" => line.push_str(" identity by default"),
-                _ => {}
-            }
-            if let Some(comment) = comment {
-                line.push_str(&format!(" comment {}", quote_literal(&comment)));
-            }
-            (table, with_position(line, position))
-        })
+        .map(
+            |(
+                table,
+                name,
+                data_type,
+                not_null,
+                expression,
+                identity,
+                generated,
+                collation,
+                position,
+                comment,
+            )| {
+                let mut line = format!("column {name} {data_type}");
+                if let Some(collation) = collation {
+                    line.push_str(&format!(" collate {collation}"));
+                }
+                if not_null {
+                    line.push_str(" not null");
+                }
+                match (generated.as_str(), expression) {
+                    ("s", Some(expression)) => {
+                        line.push_str(&format!(" generated always as ({expression}) stored"))
+                    }
+                    (_, Some(default)) => line.push_str(&format!(" default {default}")),
+                    _ => {}
+                }
+                match identity.as_str() {
+                    "a" => line.push_str(" identity always"),
+                    "d" => line.push_str(" identity by default"),
+                    _ => {}
+                }
+                if let Some(comment) = comment {
+                    line.push_str(&format!(" comment {}", quote_literal(&comment)));
+                }
+                (table, with_position(line, position))
+            },
+        )
         .collect())
 }
 
@@ -338,7 +408,11 @@ async fn views(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObjec
     Ok(rows
         .into_iter()
         .map(|(name, relkind, definition, comment)| {
-            let kind = if relkind == "m" { "materialized view" } else { "view" };
+            let kind = if relkind == "m" {
+                "materialized view"
+            } else {
+                "view"
+            };
             let mut object = SchemaObject::new(kind, name);
             object.definition("as", &definition).comment(comment);
             object
@@ -358,9 +432,15 @@ async fn routines(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
     Ok(rows
         .into_iter()
         .map(|(name, prokind, definition, comment)| {
-            let kind = if prokind == "p" { "procedure" } else { "function" };
+            let kind = if prokind == "p" {
+                "procedure"
+            } else {
+                "function"
+            };
             let mut object = SchemaObject::new(kind, name);
-            object.definition("definition", &definition).comment(comment);
+            object
+                .definition("definition", &definition)
+                .comment(comment);
             object
         })
         .collect())
@@ -392,7 +472,14 @@ async fn triggers(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaOb
 }
 
 async fn policies(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
-    type Row = (String, bool, String, Vec<String>, Option<String>, Option<String>);
+    type Row = (
+        String,
+        bool,
+        String,
+        Vec<String>,
+        Option<String>,
+        Option<String>,
+    );
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT p.polrelid::regclass::text || '.' || quote_ident(p.polname), p.polpermissive, p.polcmd::text, \
            ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END FROM unnest(p.polroles) r ORDER BY 1), \
@@ -415,7 +502,11 @@ async fn policies(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaOb
                 "d" => "delete",
                 _ => "all",
             };
-            let mode = if permissive { "permissive" } else { "restrictive" };
+            let mode = if permissive {
+                "permissive"
+            } else {
+                "restrictive"
+            };
             object.line(format!("{mode} for {command} to {}", roles.join(", ")));
             if let Some(using) = using {
                 object.line(format!("using ({using})"));

@@ -7,7 +7,7 @@ mod compare;
 mod diff;
 mod introspect;
 
-pub use canonical::{Snapshot, SchemaObject};
+pub use canonical::{SchemaObject, Snapshot};
 pub use compare::{compare, Comparison};
 pub use diff::unified_diff;
 pub use introspect::introspect;

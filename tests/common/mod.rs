@@ -13,7 +13,10 @@ pub fn repo_path(relative: &str) -> PathBuf {
 }
 
 pub fn fixture(name: &str) -> String {
-    repo_path("migrations-fixtures").join(name).display().to_string()
+    repo_path("migrations-fixtures")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 pub struct Run {
@@ -25,11 +28,15 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 
     pub fn output(&self) -> String {
-        format!("exit {}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -39,7 +46,10 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("migverify-test-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("migverify-test-")
+            .tempdir()
+            .unwrap();
         // When the tests run as root, the cluster inside belongs to an unprivileged user, who
         // must be able to reach it.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -67,16 +77,27 @@ impl Sandbox {
         let started = Instant::now();
         let output = self.command(args).output().unwrap();
         let run = to_run(output, started.elapsed());
-        assert!(!run.stderr.contains("panicked"), "migverify panicked:\n{}", run.output());
+        assert!(
+            !run.stderr.contains("panicked"),
+            "migverify panicked:\n{}",
+            run.output()
+        );
         self.assert_nothing_left();
         run
     }
 
     pub fn assert_nothing_left(&self) {
-        let left: Vec<PathBuf> = std::fs::read_dir(self.path()).unwrap().flatten().map(|e| e.path()).collect();
+        let left: Vec<PathBuf> = std::fs::read_dir(self.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
         assert!(left.is_empty(), "left behind in TMPDIR: {left:?}");
         let processes = processes_mentioning(self.path());
-        assert!(processes.is_empty(), "processes left running: {processes:?}");
+        assert!(
+            processes.is_empty(),
+            "processes left running: {processes:?}"
+        );
     }
 }
 
@@ -95,7 +116,13 @@ pub fn processes_mentioning(path: &Path) -> Vec<String> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter(|entry| entry.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
         .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
         .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
         .filter(|cmdline| cmdline.contains(&needle))
