@@ -2,7 +2,7 @@
 //! input fails before any server starts), get a scratch database, run, print.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::cli::{Command, DatabaseArgs, Format, GateArgs, ProjectArgs};
 use crate::database::{ScratchDatabase, ServerChoice};
@@ -217,12 +217,7 @@ async fn snapshot_all(
     Ok(Verdict::Pass)
 }
 
-/// One side of `diff`: a snapshot file, or a revision to migrate to.
-enum Side {
-    File(PathBuf),
-    Revision(Target),
-}
-
+/// `diff A B`: each side is a snapshot file when such a file exists, else a revision.
 async fn diff(
     a: &str,
     b: &str,
@@ -231,45 +226,30 @@ async fn diff(
     compare_column_order: bool,
     color: bool,
 ) -> Result<Verdict> {
-    let is_file = |spec: &str| Path::new(spec).is_file();
-    let mut runner = match is_file(a) && is_file(b) {
-        true => None,
-        false => Some(open_runner(project).await?),
-    };
-    let side = |spec: &str| -> Result<Side> {
-        match (&runner, is_file(spec)) {
-            (_, true) => Ok(Side::File(PathBuf::from(spec))),
-            (Some(runner), false) => Ok(Side::Revision(runner.revisions().resolve(spec)?)),
-            (None, false) => unreachable!("a runner is opened whenever a side is not a file"),
+    let specs = [a, b];
+    let mut snapshots: [Option<Snapshot>; 2] = [None, None];
+    let mut revisions = Vec::new();
+    for (side, spec) in specs.iter().enumerate() {
+        if Path::new(spec).is_file() {
+            snapshots[side] = Some(gate::read_snapshot(Path::new(spec))?);
+        } else {
+            revisions.push((side, *spec));
         }
-    };
-    let sides = [side(a)?, side(b)?];
-
-    let mut snapshots = [None, None];
-    if let Some(runner) = runner.as_deref_mut() {
+    }
+    if !revisions.is_empty() {
+        let mut runner = open_runner(project).await?;
+        let mut targets = revisions
+            .into_iter()
+            .map(|(side, spec)| Ok((side, runner.revisions().resolve(spec)?)))
+            .collect::<Result<Vec<_>>>()?;
+        // In history order, so that every step is an upgrade.
+        targets.sort_by_key(|(_, target)| runner.revisions().position(target));
         let database = scratch_database(database).await?;
-        // Visit revisions in history order so that every step is an upgrade.
-        let mut order: Vec<(usize, Target)> = sides
-            .iter()
-            .enumerate()
-            .filter_map(|(i, side)| match side {
-                Side::Revision(target) => Some((i, target.clone())),
-                Side::File(_) => None,
-            })
-            .collect();
-        order.sort_by_key(|(_, target)| runner.revisions().position(target));
-        for (i, target) in order {
-            snapshots[i] = Some(snapshot_at(runner, &database, &target).await?);
+        for (side, target) in targets {
+            snapshots[side] = Some(snapshot_at(runner.as_mut(), &database, &target).await?);
         }
     }
-    for (i, side) in sides.iter().enumerate() {
-        if let Side::File(path) = side {
-            snapshots[i] = Some(gate::read_snapshot(path)?);
-        }
-    }
-    let [Some(old), Some(new)] = snapshots else {
-        unreachable!("every side was filled above");
-    };
+    let [old, new] = snapshots.map(|snapshot| snapshot.expect("each side is a file or a revision"));
     let text = schema::unified_diff(
         &old.comparable_text(compare_column_order),
         &new.comparable_text(compare_column_order),

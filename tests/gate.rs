@@ -8,15 +8,7 @@ use common::{failed_checks, fixture, step_statuses, Sandbox};
 #[test]
 fn cycle_passes_on_the_pos_fixture_and_matches_committed_snapshots() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&[
-        "cycle",
-        "-m",
-        &fixture("pos"),
-        "--snapshots",
-        "snapshots/pos",
-        "--format",
-        "json",
-    ]);
+    let run = sandbox.gate("cycle", "pos", &["--snapshots", "snapshots/pos"]);
     assert_eq!(run.code, 0, "{}", run.output());
     let report = run.json();
     assert_eq!(report["verdict"], "pass");
@@ -40,8 +32,8 @@ fn cycle_passes_on_the_pos_fixture_and_matches_committed_snapshots() {
             "schema_rebuild"
         ]
     );
-    assert_eq!(report["steps"][1]["from"], "20240101000006");
-    assert_eq!(report["steps"][1]["to"], "20240101000007");
+    assert_eq!(report["steps"][1]["from"], "20240101000007");
+    assert_eq!(report["steps"][1]["to"], "20240101000008");
 }
 
 #[test]
@@ -64,7 +56,7 @@ fn cycle_over_a_chosen_range_reports_it_and_writes_the_json_report() {
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stdout.contains(
-            "downgrade of 20240101000003..20240101000005 restored the schema of 20240101000002"
+            "downgrade of 20240101000003..20240101000006 restored the schema of 20240101000002"
         ),
         "{}",
         run.stdout
@@ -82,37 +74,23 @@ fn cycle_over_a_chosen_range_reports_it_and_writes_the_json_report() {
 #[test]
 fn stairway_passes_on_the_pos_fixture() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&[
-        "stairway",
-        "-m",
-        &fixture("pos"),
-        "--snapshots",
-        "snapshots/pos",
-        "--format",
-        "json",
-    ]);
+    let run = sandbox.gate("stairway", "pos", &["--snapshots", "snapshots/pos"]);
     assert_eq!(run.code, 0, "{}", run.output());
     let report = run.json();
     assert_eq!(report["verdict"], "pass");
     assert_eq!(
         step_statuses(&report).len(),
-        7 * 3,
-        "up, down and up for each of 7 revisions"
+        8 * 3,
+        "up, down and up for each of 8 revisions"
     );
-    assert_eq!(report["checks"].as_array().unwrap().len(), 7 * 3);
+    assert_eq!(report["checks"].as_array().unwrap().len(), 8 * 3);
 }
 
 #[test]
 fn a_downgrade_that_leaves_an_index_is_named() {
     let sandbox = Sandbox::new();
     for command in ["cycle", "stairway"] {
-        let run = sandbox.run(&[
-            command,
-            "-m",
-            &fixture("broken-leftover-index"),
-            "--format",
-            "json",
-        ]);
+        let run = sandbox.gate(command, "broken-leftover-index", &[]);
         assert_eq!(run.code, 1, "{}", run.output());
         assert_eq!(
             failed_checks(&run.json()),
@@ -143,13 +121,7 @@ fn a_downgrade_that_leaves_an_enum_type_is_named() {
 #[test]
 fn a_syntax_error_is_a_failed_step_naming_the_revision() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&[
-        "cycle",
-        "-m",
-        &fixture("broken-syntax-error"),
-        "--format",
-        "json",
-    ]);
+    let run = sandbox.gate("cycle", "broken-syntax-error", &[]);
     assert_eq!(run.code, 1, "{}", run.output());
     let report = run.json();
     assert_eq!(step_statuses(&report), ["ok", "error"]);
@@ -163,13 +135,7 @@ fn a_syntax_error_is_a_failed_step_naming_the_revision() {
 #[test]
 fn a_missing_down_migration_is_a_finding_naming_the_version() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&[
-        "cycle",
-        "-m",
-        &fixture("broken-no-down"),
-        "--format",
-        "json",
-    ]);
+    let run = sandbox.gate("cycle", "broken-no-down", &[]);
     assert_eq!(run.code, 1, "{}", run.output());
     let report = run.json();
     assert_eq!(step_statuses(&report), ["ok", "ok", "error"]);
@@ -182,15 +148,7 @@ fn a_missing_down_migration_is_a_finding_naming_the_version() {
 #[test]
 fn a_step_over_budget_is_cancelled_at_the_budget() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&[
-        "cycle",
-        "-m",
-        &fixture("broken-slow"),
-        "--budget",
-        "2",
-        "--format",
-        "json",
-    ]);
+    let run = sandbox.gate("cycle", "broken-slow", &["--budget", "2"]);
     assert_eq!(run.code, 1, "{}", run.output());
     let report = run.json();
     assert_eq!(step_statuses(&report), ["ok", "over_budget"]);
@@ -223,22 +181,14 @@ fn the_schema_is_checked_against_committed_snapshot_files() {
         );
         std::fs::write(edited.path().join(entry.file_name()), text).unwrap();
     }
-    std::fs::remove_file(edited.path().join("20240101000006.txt")).unwrap();
+    std::fs::remove_file(edited.path().join("20240101000007.txt")).unwrap();
     let dir = edited.path().display().to_string();
-    let run = sandbox.run(&[
-        "cycle",
-        "-m",
-        &fixture("pos"),
-        "--snapshots",
-        &dir,
-        "--format",
-        "json",
-    ]);
+    let run = sandbox.gate("cycle", "pos", &["--snapshots", &dir]);
     assert_eq!(run.code, 1, "{}", run.output());
     let failed = failed_checks(&run.json());
     assert_eq!(failed.len(), 2, "{failed:?}");
     assert!(
-        failed[0].starts_with("no committed snapshot for 20240101000006"),
+        failed[0].starts_with("no committed snapshot for 20240101000007"),
         "{}",
         failed[0]
     );

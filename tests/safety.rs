@@ -254,3 +254,63 @@ fn an_unreachable_server_gets_exit_3_and_one_sentence_without_the_password() {
         "cannot reach PostgreSQL at 127.0.0.1:1",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_leaves_the_cluster_up_with_sqlx_bookkeeping_as_sqlx_writes_it() {
+    use sha2::{Digest, Sha384};
+    let sandbox = Sandbox::new();
+    let project = fixture("broken-leftover-enum");
+    let output = sandbox
+        .command(&["snapshot", "-m", &project, "--keep"])
+        .output()
+        .unwrap();
+    let run = to_run(output, Duration::ZERO);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let line = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("connect with: psql"))
+        .unwrap_or_else(|| panic!("{}", run.output()));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
+    let (dir, port, database) = (
+        std::path::PathBuf::from(after("-h")),
+        after("-p").parse::<u16>().unwrap(),
+        after("-d"),
+    );
+
+    let options = sqlx::postgres::PgConnectOptions::new()
+        .socket(&dir)
+        .port(port)
+        .username("postgres")
+        .database(database);
+    let mut connection = PgConnection::connect_with(&options).await.unwrap();
+    let rows: Vec<(i64, String, bool, Vec<u8>)> = sqlx::query_as(
+        "SELECT version, description, success, checksum FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(&mut connection)
+    .await
+    .unwrap();
+    let up = std::fs::read(format!("{project}/20240102_add_ticket_priority.up.sql")).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (rows[1].0, rows[1].1.as_str(), rows[1].2),
+        (20240102, "add ticket priority", true)
+    );
+    assert_eq!(
+        rows[1].3,
+        Sha384::digest(&up).to_vec(),
+        "the checksum sqlx migrate info compares"
+    );
+    connection.close().await.unwrap();
+
+    // It is ours to stop now.
+    let pid_file = std::fs::read_to_string(dir.join("data/postmaster.pid")).unwrap();
+    let pid: i32 = pid_file.lines().next().unwrap().parse().unwrap();
+    kill(Pid::from_raw(pid), Signal::SIGINT).unwrap();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    sandbox.assert_nothing_left();
+}

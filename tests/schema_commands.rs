@@ -20,7 +20,7 @@ fn revisions_lists_base_to_head_with_parents_and_downs() {
 
     let run = sandbox.run(&["revisions", "-m", &fixture("pos"), "--format", "json"]);
     let revisions: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(revisions.as_array().unwrap().len(), 7);
+    assert_eq!(revisions.as_array().unwrap().len(), 8);
     assert_eq!(revisions[4]["description"], "add order item count");
     assert_eq!(revisions[4]["parents"][0], "20240101000004");
 }
@@ -30,7 +30,7 @@ fn snapshot_of_head_is_byte_identical_to_the_committed_one() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["snapshot", "-m", &fixture("pos")]);
     assert_eq!(run.code, 0, "{}", run.output());
-    let committed = std::fs::read_to_string(repo_path("snapshots/pos/20240101000007.txt")).unwrap();
+    let committed = std::fs::read_to_string(repo_path("snapshots/pos/20240101000008.txt")).unwrap();
     assert_eq!(run.stdout, committed);
     for object in [
         "type public.order_status\n  enum ('open', 'paid', 'void', 'refunded')",
@@ -93,10 +93,10 @@ fn snapshot_dir_writes_one_file_per_revision_and_out_writes_one() {
 #[test]
 fn diff_of_two_revisions_is_a_unified_diff_and_exit_1() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["diff", "-m", &fixture("pos"), "-1", "head"]);
+    let run = sandbox.run(&["diff", "-m", &fixture("pos"), "-2", "head"]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
-        run.stdout.starts_with("--- -1\n+++ head\n@@ "),
+        run.stdout.starts_with("--- -2\n+++ head\n@@ "),
         "{}",
         run.stdout
     );
@@ -117,7 +117,7 @@ fn diff_of_two_revisions_is_a_unified_diff_and_exit_1() {
         "-m",
         &fixture("pos"),
         "head",
-        "snapshots/pos/20240101000007.txt",
+        "snapshots/pos/20240101000008.txt",
     ]);
     assert_eq!(same.code, 0, "{}", same.output());
     assert_eq!(same.stdout, "");
@@ -126,7 +126,7 @@ fn diff_of_two_revisions_is_a_unified_diff_and_exit_1() {
 #[test]
 fn column_order_is_shown_but_compared_only_on_request() {
     let sandbox = Sandbox::new();
-    let original = std::fs::read_to_string(repo_path("snapshots/pos/20240101000007.txt")).unwrap();
+    let original = std::fs::read_to_string(repo_path("snapshots/pos/20240101000008.txt")).unwrap();
     // As if item_count had been dropped and re-added: same columns, another position.
     let moved = original
         .replace(
@@ -142,11 +142,11 @@ fn column_order_is_shown_but_compared_only_on_request() {
     std::fs::write(file.path(), moved).unwrap();
     let path = file.path().display().to_string();
 
-    let run = sandbox.run(&["diff", "snapshots/pos/20240101000007.txt", &path]);
+    let run = sandbox.run(&["diff", "snapshots/pos/20240101000008.txt", &path]);
     assert_eq!(run.code, 0, "{}", run.output());
     let run = sandbox.run(&[
         "diff",
-        "snapshots/pos/20240101000007.txt",
+        "snapshots/pos/20240101000008.txt",
         &path,
         "--compare-column-order",
     ]);

@@ -86,6 +86,15 @@ impl Sandbox {
         run
     }
 
+    /// `migverify COMMAND -m <fixture> EXTRA… --format json`, run to the end.
+    pub fn gate(&self, command: &str, fixture_name: &str, extra: &[&str]) -> Run {
+        let project = fixture(fixture_name);
+        let mut args = vec![command, "-m", &project];
+        args.extend_from_slice(extra);
+        args.extend(["--format", "json"]);
+        self.run(&args)
+    }
+
     pub fn assert_nothing_left(&self) {
         let left: Vec<PathBuf> = std::fs::read_dir(self.path())
             .unwrap()
