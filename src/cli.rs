@@ -123,6 +123,21 @@ pub struct GateArgs {
     /// Per-step budget; a step still running then is stopped and fails the run.
     #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_budget, allow_hyphen_values = true)]
     pub budget: Duration,
+    /// Rows seeded per table at --from and checked through the range (cycle); 0 checks schemas only.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub rows: u64,
+    /// Rows for particular tables, overriding --rows.
+    #[arg(long, value_name = "TABLE=N,...", value_delimiter = ',', value_parser = parse_table_rows)]
+    pub table_rows: Vec<(String, u64)>,
+    /// Seed of the data generator; the same seed gives the same data.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// A table or column the upgrade is meant to change (repeatable).
+    #[arg(long, value_name = "TABLE[.COLUMN]")]
+    pub allow_change: Vec<String>,
+    /// Also downgrade to base and rebuild from base (cycle; the default up to 100000 --rows).
+    #[arg(long, conflicts_with = "no_full")]
+    pub full: bool,
     /// Skip the downgrade to base and the rebuild from base (cycle).
     #[arg(long)]
     pub no_full: bool,
@@ -169,4 +184,14 @@ fn parse_budget(text: &str) -> Result<Duration, String> {
         Ok(seconds) if seconds > 0.0 && seconds.is_finite() => Ok(Duration::from_secs_f64(seconds)),
         _ => Err(format!("{text:?} is not a positive number of seconds")),
     }
+}
+
+fn parse_table_rows(text: &str) -> Result<(String, u64), String> {
+    let (table, rows) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not TABLE=N"))?;
+    let rows = rows
+        .parse()
+        .map_err(|_| format!("{rows:?} in {text:?} is not a number of rows"))?;
+    Ok((table.to_string(), rows))
 }

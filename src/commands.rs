@@ -5,9 +5,14 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use crate::cli::{Command, DatabaseArgs, Format, GateArgs, ProjectArgs};
+use crate::data::SeedOptions;
 use crate::database::{ScratchDatabase, ServerChoice};
 use crate::error::{exit_code, Error, Result};
-use crate::gate::{self, GateConfig};
+use crate::gate::{self, AllowedChanges, GateConfig};
+
+/// Up to this many rows per table, `cycle` also goes down to base and back by default: beyond,
+/// the extra trip costs more than it tells.
+const FULL_CYCLE_MAX_ROWS: u64 = 100_000;
 use crate::report::{render_text, Verdict};
 use crate::runner::{self, Runner, Target};
 use crate::schema::{self, Snapshot};
@@ -138,13 +143,23 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
             return Err(Error::MissingDirectory(dir.clone()));
         }
     }
+    let seed = match which {
+        Gate::Cycle if args.rows > 0 || !args.table_rows.is_empty() => Some(SeedOptions {
+            rows: args.rows,
+            table_rows: args.table_rows.iter().cloned().collect(),
+            seed: args.seed,
+        }),
+        _ => None,
+    };
     let config = GateConfig {
         from,
         to,
         budget: args.budget,
-        full: !args.no_full,
+        full: args.full || (!args.no_full && args.rows <= FULL_CYCLE_MAX_ROWS),
         snapshots: args.snapshots.clone(),
         compare_column_order: args.compare_column_order,
+        seed,
+        allowed_changes: AllowedChanges::new(args.allow_change.clone()),
     };
     let database = scratch_database(&args.database).await?;
     let report = match which {

@@ -35,6 +35,19 @@ pub enum Error {
     EmptyRange { from: String, to: String },
     #[error("{0} is an alembic project; this build of migverify drives sqlx projects only")]
     UnsupportedKind(PathBuf),
+    #[error("cannot seed {table}.{column} under {constraint}: {reason}; lower its rows with --table-rows {table}=N")]
+    Unseedable {
+        table: String,
+        column: String,
+        constraint: String,
+        reason: String,
+    },
+    #[error("seeding {table} was refused by {constraint}: {message}; lower its rows with --table-rows {table}=N or report the schema to migverify")]
+    SeedRejected {
+        table: String,
+        constraint: String,
+        message: String,
+    },
     #[error("cannot read snapshot file {path}: {source}")]
     ReadSnapshot {
         path: PathBuf,
@@ -73,6 +86,8 @@ impl Error {
             | AmbiguousRevision(..)
             | EmptyRange { .. }
             | UnsupportedKind(_)
+            | Unseedable { .. }
+            | SeedRejected { .. }
             | ReadSnapshot { .. }
             | WriteFile { .. } => exit_code::BAD_INPUT,
             NoServerBinaries

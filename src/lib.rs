@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod data;
 pub mod database;
 pub mod error;
 pub mod gate;

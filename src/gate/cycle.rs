@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::report::Report;
 use crate::runner::{Runner, Target};
 
+use super::data_checks;
 use super::session::{Session, Wording};
 use super::GateConfig;
 
@@ -35,14 +36,30 @@ pub async fn cycle(
         session.snapshot().await?
     };
     session.check_committed(snapshots, from, &at_from)?;
-    // Seeding `--rows` per table and checksumming them (C_from) belongs here, once the data
-    // part exists; the steps below then compare checksums as they compare snapshots.
+    let seeded = match &config.seed {
+        Some(options) => {
+            session.report.rows_per_table = options.rows;
+            session.seed(options).await?;
+            Some(session.checksums().await?)
+        }
+        None => None,
+    };
 
     if !session.step(from, to).await? {
         return Ok(session.finish());
     }
     let at_to = session.snapshot().await?;
     session.check_committed(snapshots, to, &at_to)?;
+    if let Some(before) = &seeded {
+        let after = session.checksums().await?;
+        session.report.push_check(data_checks::kept_by_upgrade(
+            &span,
+            before,
+            &after,
+            &config.allowed_changes,
+        ));
+        session.report.tables = data_checks::figures(before, &after);
+    }
 
     if !session.step(to, from).await? {
         return Ok(session.finish());
@@ -54,6 +71,12 @@ pub async fn cycle(
         &after_down,
         Wording::downgrade(&span, from),
     );
+    if let Some(before) = &seeded {
+        let after = session.checksums().await?;
+        session
+            .report
+            .push_check(data_checks::restored_by_downgrade(&span, before, &after));
+    }
 
     if !session.step(from, to).await? {
         return Ok(session.finish());

@@ -2,6 +2,7 @@
 //! database, takes schema snapshots between steps, checks them, and records it all in a report.
 
 mod cycle;
+mod data_checks;
 mod session;
 mod stairway;
 
@@ -9,9 +10,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cycle::cycle;
+pub use data_checks::AllowedChanges;
 pub use session::read_snapshot;
 pub use stairway::stairway;
 
+use crate::data::SeedOptions;
 use crate::error::{Error, Result};
 use crate::runner::{Revisions, Target};
 
@@ -26,6 +29,9 @@ pub struct GateConfig {
     /// Committed snapshots (`<revision>.txt`) to compare the schema with at each revision.
     pub snapshots: Option<PathBuf>,
     pub compare_column_order: bool,
+    /// Rows to seed at `from` and check through the range (cycle); `None` checks schemas only.
+    pub seed: Option<SeedOptions>,
+    pub allowed_changes: AllowedChanges,
 }
 
 /// The range `cycle` tests: by default the newest revision alone (from its parent to head).

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sqlx::postgres::PgConnection;
 
+use crate::data::{self, SeedOptions, TableChecksum};
 use crate::database::ScratchDatabase;
 use crate::error::{Error, Result};
 use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
@@ -139,6 +140,19 @@ impl<'a> Session<'a> {
             error,
         });
         Ok(completed)
+    }
+
+    pub async fn seed(&mut self, options: &SeedOptions) -> Result<()> {
+        let tables =
+            schema::load_tables(&mut self.observer, self.runner.bookkeeping_tables()).await?;
+        let plan = data::plan(&tables, options)?;
+        data::load(self.database.connect_options(), plan).await
+    }
+
+    pub async fn checksums(&mut self) -> Result<Vec<TableChecksum>> {
+        let tables =
+            schema::load_tables(&mut self.observer, self.runner.bookkeeping_tables()).await?;
+        data::checksum_tables(&mut self.observer, &tables).await
     }
 
     pub async fn snapshot(&mut self) -> Result<Snapshot> {

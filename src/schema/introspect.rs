@@ -12,10 +12,10 @@ use super::canonical::{quote_literal, with_position, SchemaObject, Snapshot};
 use crate::error::Result;
 
 /// Namespaces that belong to the server, not to the schema under test.
-const USER_NAMESPACE: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
+pub(super) const USER_NAMESPACE: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
      AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'";
 
-fn not_from_extension(catalog: &str, oid: &str) -> String {
+pub(super) fn not_from_extension(catalog: &str, oid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass \
          AND e.objid = {oid} AND e.deptype = 'e')"
@@ -24,7 +24,7 @@ fn not_from_extension(catalog: &str, oid: &str) -> String {
 
 /// The relations of the schema under test: `c` in user namespaces, not from an extension and
 /// not one of the skipped tables (bound as `$1`).
-fn user_relation() -> String {
+pub(super) fn user_relation() -> String {
     format!(
         "{USER_NAMESPACE} AND {} AND NOT (c.relname = ANY($1))",
         not_from_extension("pg_class", "c.oid")

@@ -6,8 +6,10 @@ mod canonical;
 mod compare;
 mod diff;
 mod introspect;
+mod tables;
 
 pub use canonical::{SchemaObject, Snapshot};
 pub use compare::{compare, Comparison};
 pub use diff::unified_diff;
 pub use introspect::introspect;
+pub use tables::{load_tables, Column, DataType, ForeignKey, Table, UniqueKey};

@@ -1,0 +1,14 @@
+//! Data: seeding a schema with rows that satisfy it, and checksumming what tables hold. This
+//! part reads the table model of `schema`; it knows nothing of runners or reports.
+
+mod checks;
+mod checksum;
+mod load;
+mod numeric;
+mod plan;
+mod values;
+
+pub use checksum::{checksum_table, checksum_tables, TableChecksum};
+pub use load::load;
+pub use numeric::encode_numeric;
+pub use plan::{plan, Plan, SeedOptions};

@@ -1,0 +1,343 @@
+//! How a schema is seeded: tables in an order where parents load before children, and for
+//! every column where its values come from. Every value is a pure function of (table, column,
+//! row number, seed), so a child can compute its parent's key for any row without storing it,
+//! and the same seed gives the same bytes.
+
+use std::collections::{HashMap, HashSet};
+
+use super::checks::{apply_check, Bounds};
+use crate::error::{Error, Result};
+use crate::schema::{DataType, Table};
+
+#[derive(Debug, Clone)]
+pub struct SeedOptions {
+    pub rows: u64,
+    /// Per-table row counts, by qualified name (`public.orders`) or bare name (`orders`).
+    pub table_rows: HashMap<String, u64>,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Distinct for every row: derived from the row number.
+    Unique,
+    /// Any value the type and checks allow; NULL now and then when the column allows it.
+    Free,
+    /// Always NULL: a nullable reference that would otherwise close a cycle between tables.
+    Null,
+    /// The value of `column` of `table` (both indexes into the plan) at a parent row. With
+    /// `distinct`, row r takes parent row (r / divisor) % modulus, so that the references of a
+    /// unique key never repeat; otherwise a parent row is picked by hash.
+    Parent {
+        table: usize,
+        column: usize,
+        distinct: Option<(u64, u64)>,
+        nullable: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnPlan {
+    pub name: String,
+    pub type_oid: u32,
+    pub data_type: DataType,
+    pub not_null: bool,
+    pub source: Source,
+    pub bounds: Bounds,
+    /// Mixed into the hash of every value of this column.
+    pub salt: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    pub name: String,
+    pub rows: u64,
+    /// The columns COPY writes (generated columns are left to the server).
+    pub columns: Vec<ColumnPlan>,
+    /// Sequences to move past the loaded values: (sequence, column).
+    pub sequences: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub tables: Vec<TablePlan>,
+    pub seed: u64,
+}
+
+pub fn plan(tables: &[Table], options: &SeedOptions) -> Result<Plan> {
+    let order = load_order(tables)?;
+    let position: HashMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (tables[*t].name.as_str(), i))
+        .collect();
+    let rows_of = |table: &Table| {
+        let bare = table.name.rsplit('.').next().unwrap_or(&table.name);
+        options
+            .table_rows
+            .get(&table.name)
+            .or_else(|| options.table_rows.get(bare))
+            .copied()
+            .unwrap_or(options.rows)
+    };
+
+    let mut planned: Vec<TablePlan> = Vec::new();
+    for &index in &order {
+        let table = &tables[index];
+        let rows = rows_of(table);
+        let mut columns: Vec<ColumnPlan> = table
+            .columns
+            .iter()
+            .filter(|c| !c.generated)
+            .map(|c| ColumnPlan {
+                name: c.name.clone(),
+                type_oid: c.type_oid,
+                data_type: c.data_type.clone(),
+                not_null: c.not_null,
+                source: Source::Free,
+                bounds: Bounds::default(),
+                salt: fnv(&format!("{}.{}", table.name, c.name)),
+            })
+            .collect();
+        let column_index =
+            |columns: &[ColumnPlan], name: &str| columns.iter().position(|c| c.name == name);
+
+        let mut bounds: HashMap<String, Bounds> = columns
+            .iter()
+            .map(|c| (c.name.clone(), Bounds::default()))
+            .collect();
+        for check in &table.checks {
+            if !apply_check(&check.definition, &mut bounds) {
+                tracing::debug!(table = %table.name, check = %check.name, "check not understood; left to the server");
+            }
+        }
+        for column in &mut columns {
+            column.bounds = bounds.remove(&column.name).unwrap_or_default();
+        }
+
+        // References first: a key made of references must combine its parents distinctly.
+        let mut referenced_by_fk: HashSet<String> = HashSet::new();
+        for fk in &table.foreign_keys {
+            let Some(&parent_position) = position.get(fk.references.as_str()) else {
+                continue;
+            };
+            let cyclic = parent_position > planned.len();
+            let nullable = fk
+                .columns
+                .iter()
+                .all(|c| table.column(c).is_some_and(|c| !c.not_null));
+            for (column, referenced) in fk.columns.iter().zip(&fk.referenced_columns) {
+                let Some(i) = column_index(&columns, column) else {
+                    continue;
+                };
+                referenced_by_fk.insert(column.clone());
+                if cyclic {
+                    if !nullable {
+                        return Err(unseedable(
+                            table,
+                            column,
+                            &fk.name,
+                            "it closes a cycle of NOT NULL references between tables",
+                        ));
+                    }
+                    columns[i].source = Source::Null;
+                    continue;
+                }
+                let parent_columns = if parent_position == planned.len() {
+                    &columns
+                } else {
+                    &planned[parent_position].columns
+                };
+                let Some(parent_column) = column_index(parent_columns, referenced) else {
+                    continue;
+                };
+                let parent_rows = if parent_position == planned.len() {
+                    rows
+                } else {
+                    planned[parent_position].rows
+                };
+                if parent_rows == 0 && rows > 0 && !nullable {
+                    return Err(unseedable(
+                        table,
+                        column,
+                        &fk.name,
+                        &format!("its parent {} gets no rows", fk.references),
+                    ));
+                }
+                columns[i].source = Source::Parent {
+                    table: parent_position,
+                    column: parent_column,
+                    distinct: None,
+                    nullable,
+                };
+            }
+        }
+
+        for key in table.keys() {
+            if let Some(free) = key.columns.iter().find(|c| !referenced_by_fk.contains(*c)) {
+                let Some(i) = column_index(&columns, free) else {
+                    continue;
+                };
+                check_unique_fits(table, &columns[i], &key.name, rows)?;
+                columns[i].source = Source::Unique;
+                continue;
+            }
+            // Every column of the key is a reference: count through the parents' rows.
+            let mut divisor: u64 = 1;
+            for fk in table
+                .foreign_keys
+                .iter()
+                .filter(|fk| fk.columns.iter().all(|c| key.columns.contains(c)))
+            {
+                let Some(&parent_position) = position.get(fk.references.as_str()) else {
+                    continue;
+                };
+                let parent_rows = if parent_position == planned.len() {
+                    rows
+                } else {
+                    planned[parent_position].rows
+                };
+                for column in &fk.columns {
+                    if let Some(i) = column_index(&columns, column) {
+                        if let Source::Parent {
+                            distinct, nullable, ..
+                        } = &mut columns[i].source
+                        {
+                            *distinct = Some((divisor, parent_rows.max(1)));
+                            *nullable = false;
+                        }
+                    }
+                }
+                divisor = divisor.saturating_mul(parent_rows.max(1));
+            }
+            if divisor < rows {
+                return Err(unseedable(
+                    table,
+                    &key.columns.join(", "),
+                    &key.name,
+                    &format!("its referenced rows give only {divisor} distinct combinations for {rows} rows"),
+                ));
+            }
+        }
+
+        let sequences = table
+            .columns
+            .iter()
+            .filter_map(|c| Some((c.sequence.clone()?, c.name.clone())))
+            .collect();
+        planned.push(TablePlan {
+            name: table.name.clone(),
+            rows,
+            columns,
+            sequences,
+        });
+    }
+    Ok(Plan {
+        tables: planned,
+        seed: options.seed,
+    })
+}
+
+/// Parents before children (Kahn's algorithm over foreign keys); a cycle is broken at the
+/// tables that remain, in name order, and its references are then left NULL.
+fn load_order(tables: &[Table]) -> Result<Vec<usize>> {
+    let index: HashMap<&str, usize> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.as_str(), i))
+        .collect();
+    let parents: Vec<HashSet<usize>> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            t.foreign_keys
+                .iter()
+                .filter_map(|fk| index.get(fk.references.as_str()).copied())
+                .filter(|p| *p != i)
+                .collect()
+        })
+        .collect();
+    let mut order = Vec::new();
+    let mut placed = vec![false; tables.len()];
+    while order.len() < tables.len() {
+        let ready: Vec<usize> = (0..tables.len())
+            .filter(|i| !placed[*i] && parents[*i].iter().all(|p| placed[*p]))
+            .collect();
+        let next = if ready.is_empty() {
+            // A cycle: take the first remaining table; its references to later tables go NULL.
+            vec![(0..tables.len())
+                .find(|i| !placed[*i])
+                .expect("a table remains")]
+        } else {
+            ready
+        };
+        for i in next {
+            placed[i] = true;
+            order.push(i);
+        }
+    }
+    Ok(order)
+}
+
+/// Whether `rows` distinct values of the column's type exist within its bounds.
+fn check_unique_fits(
+    table: &Table,
+    column: &ColumnPlan,
+    constraint: &str,
+    rows: u64,
+) -> Result<()> {
+    let capacity: Option<u64> = match &column.data_type {
+        DataType::Int2 => Some(i16::MAX as u64),
+        DataType::Bool => Some(2),
+        DataType::Enum { labels } => Some(labels.len() as u64),
+        DataType::Text { max_chars: Some(n) } | DataType::Char { chars: n } => {
+            Some(36u64.saturating_pow(*n))
+        }
+        DataType::Other { name } => {
+            return Err(unseedable(
+                table,
+                &column.name,
+                constraint,
+                &format!("migverify has no generator for type {name}"),
+            ))
+        }
+        _ => None,
+    };
+    let capacity = match (&column.bounds.allowed, column.bounds.max) {
+        (Some(allowed), _) => Some(allowed.len() as u64),
+        (None, Some(max))
+            if matches!(
+                column.data_type,
+                DataType::Int2 | DataType::Int4 | DataType::Int8
+            ) =>
+        {
+            Some((max - column.bounds.min.unwrap_or(1.0)).max(0.0) as u64 + 1)
+        }
+        _ => capacity,
+    };
+    match capacity {
+        Some(capacity) if capacity < rows => Err(unseedable(
+            table,
+            &column.name,
+            constraint,
+            &format!("{rows} distinct values are asked for and only {capacity} exist"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn unseedable(table: &Table, column: &str, constraint: &str, reason: &str) -> Error {
+    Error::Unseedable {
+        table: table.name.clone(),
+        column: column.to_string(),
+        constraint: constraint.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// FNV-1a: a stable hash of names, the same on every run and platform.
+pub fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf29ce484222325, |hash, byte| {
+        (hash ^ byte as u64).wrapping_mul(0x100000001b3)
+    })
+}
