@@ -52,6 +52,7 @@ pub enum Command {
     )]
     Snapshot {
         /// Revision: id, unique prefix, base, head or -N.
+        #[arg(conflicts_with = "dir", allow_hyphen_values = true)]
         revision: Option<String>,
         #[command(flatten)]
         project: ProjectArgs,
@@ -181,7 +182,8 @@ impl ColorChoice {
 
 fn parse_budget(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
-        Ok(seconds) if seconds > 0.0 && seconds.is_finite() => Ok(Duration::from_secs_f64(seconds)),
+        Ok(seconds) if seconds > 0.0 => Duration::try_from_secs_f64(seconds)
+            .map_err(|_| format!("{text:?} seconds is too long a budget")),
         _ => Err(format!("{text:?} is not a positive number of seconds")),
     }
 }

@@ -140,7 +140,7 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
     let (from, to) = range(runner.revisions(), args.from.as_deref(), args.to.as_deref())?;
     if let Some(dir) = &args.snapshots {
         if !dir.is_dir() {
-            return Err(Error::MissingDirectory(dir.clone()));
+            return Err(Error::MissingSnapshotDirectory(dir.clone()));
         }
     }
     let seed = match which {

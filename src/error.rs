@@ -27,6 +27,12 @@ pub enum Error {
     NoMigrations(PathBuf),
     #[error("malformed migration in {dir}: {message}")]
     MalformedMigration { dir: PathBuf, message: String },
+    #[error(
+        "--database-url is not a PostgreSQL URL (expected postgres://USER@HOST:PORT/DATABASE)"
+    )]
+    BadDatabaseUrl,
+    #[error("snapshot directory {0} does not exist (write one with `migverify snapshot --dir`)")]
+    MissingSnapshotDirectory(PathBuf),
     #[error("unknown revision {0:?} (run `migverify revisions` to list them)")]
     UnknownRevision(String),
     #[error("revision {0:?} is ambiguous: it is a prefix of {1}")]
@@ -82,6 +88,8 @@ impl Error {
             MissingDirectory(_)
             | NoMigrations(_)
             | MalformedMigration { .. }
+            | BadDatabaseUrl
+            | MissingSnapshotDirectory(_)
             | UnknownRevision(_)
             | AmbiguousRevision(..)
             | EmptyRange { .. }

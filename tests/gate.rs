@@ -26,12 +26,22 @@ fn cycle_passes_on_the_pos_fixture_and_matches_committed_snapshots() {
         [
             "snapshot_file",
             "snapshot_file",
+            "data_upgrade",
             "schema_roundtrip",
+            "data_roundtrip",
             "schema_reapply",
             "leaves_no_trace",
             "schema_rebuild"
         ]
     );
+    assert_eq!(report["rows_per_table"], 10000);
+    let tables = report["tables"].as_array().unwrap();
+    assert_eq!(tables.len(), 6, "every POS table is seeded");
+    for table in tables {
+        assert_eq!(table["rows_before"], 10000, "{table}");
+        assert_eq!(table["rows_after"], 10000, "{table}");
+        assert_eq!(table["checksum_before"], table["checksum_after"], "{table}");
+    }
     assert_eq!(report["steps"][1]["from"], "20240101000007");
     assert_eq!(report["steps"][1]["to"], "20240101000008");
 }

@@ -238,6 +238,37 @@ fn bad_input_gets_exit_2_and_one_sentence() {
         2,
         "no-such-file.txt",
     );
+    let pos = fixture("pos");
+    for (args, culprit) in [
+        (
+            vec!["cycle", "-m", &pos, "--budget", "1e20"],
+            "too long a budget",
+        ),
+        (
+            vec!["cycle", "-m", &pos, "--snapshots", "/no/snapshots"],
+            "snapshot directory /no/snapshots",
+        ),
+        (
+            vec![
+                "cycle",
+                "-m",
+                &pos,
+                "--database-url",
+                "host=db password=hunter2",
+            ],
+            "is not a PostgreSQL URL",
+        ),
+        (
+            vec!["cycle", "-m", &pos, "--table-rows", "orders"],
+            "\"orders\" is not TABLE=N",
+        ),
+        (
+            vec!["snapshot", "head", "--dir", "x", "-m", &pos],
+            "cannot be used with",
+        ),
+    ] {
+        assert_one_clear_sentence(&args, 2, culprit);
+    }
 }
 
 #[test]

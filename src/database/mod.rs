@@ -1,16 +1,15 @@
 //! Databases: where migrations run. Either a throwaway cluster (the default) or a scratch
 //! database created on a server the user names. Either way, migverify only ever migrates a
-//! database it created, and removes it when the `ScratchDatabase` is dropped.
+//! database it created, and removes it when the `ScratchDatabase` is dropped. A URL given by the
+//! user is only ever shown as host, port, user and database: never with its password.
 
 mod binaries;
 mod cluster;
 mod scratch;
-mod url;
 
 pub use binaries::ServerBinaries;
 pub use cluster::TempCluster;
 pub use scratch::{ScratchDatabase, ServerChoice};
-pub use url::redact_url;
 
 /// One sentence for a sqlx error, without the driver's debug noise.
 pub fn describe_sqlx_error(error: &sqlx::Error) -> String {

@@ -8,7 +8,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
-use super::{describe_sqlx_error, redact_url, ServerBinaries, TempCluster};
+use super::{describe_sqlx_error, ServerBinaries, TempCluster};
 use crate::error::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,12 +55,14 @@ impl ScratchDatabase {
                 (Server::Throwaway(cluster), admin, shown_as)
             }
             ServerChoice::Existing { url } => {
-                let shown = redact_url(&url);
-                let admin = PgConnectOptions::from_str(&url).map_err(|e| Error::Unreachable {
-                    url: shown.clone(),
-                    message: describe_sqlx_error(&e),
-                })?;
-                let shown_as = format!("psql '{}' (database {name})", shown);
+                // Not echoed back when malformed: it may hold a password.
+                let admin = PgConnectOptions::from_str(&url).map_err(|_| Error::BadDatabaseUrl)?;
+                let shown_as = format!(
+                    "psql -h {} -p {} -U {} -d {name}",
+                    admin.get_host(),
+                    admin.get_port(),
+                    admin.get_username()
+                );
                 (
                     Server::Existing {
                         admin: Box::new(admin.clone()),
@@ -91,21 +93,12 @@ impl ScratchDatabase {
         Ok(database)
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     pub fn connect_options(&self) -> &PgConnectOptions {
         &self.options
     }
 
     pub async fn connect(&self) -> Result<PgConnection> {
         connect(&self.options).await
-    }
-
-    /// How a person can reach the database, for `--keep`.
-    pub fn how_to_connect(&self) -> &str {
-        &self.shown_as
     }
 
     /// Cancels the statements of every other session on the scratch database: the watchdog's

@@ -89,8 +89,11 @@ impl Snapshot {
         Snapshot { text }
     }
 
+    /// A snapshot read back from a file, which an editor may have given CRLF line ends.
     pub fn from_text(text: String) -> Self {
-        Snapshot { text }
+        Snapshot {
+            text: text.replace("\r\n", "\n"),
+        }
     }
 
     pub fn text(&self) -> &str {
@@ -111,13 +114,24 @@ impl Snapshot {
         text
     }
 
-    /// Blocks by header ("table public.orders"), bodies in comparable form.
+    /// Blocks by header ("table public.orders"), bodies in comparable form. A header is any
+    /// line that is not indented (object lines always are), so blank lines mean nothing.
     pub fn blocks(&self, compare_positions: bool) -> BTreeMap<String, String> {
-        let mut blocks = BTreeMap::new();
-        let text = self.comparable_text(compare_positions);
-        for block in text.split("\n\n").skip(1) {
-            let (header, body) = block.split_once('\n').unwrap_or((block, ""));
-            blocks.insert(header.trim().to_string(), body.trim_end().to_string());
+        let mut blocks: BTreeMap<String, String> = BTreeMap::new();
+        let mut current: Option<String> = None;
+        for line in self.comparable_text(compare_positions).lines() {
+            if line.trim().is_empty() || line.starts_with("--") {
+                continue;
+            }
+            if line.starts_with(' ') {
+                if let Some(body) = current.as_ref().and_then(|header| blocks.get_mut(header)) {
+                    body.push_str(line.trim_end());
+                    body.push('\n');
+                }
+            } else {
+                current = Some(line.trim_end().to_string());
+                blocks.entry(line.trim_end().to_string()).or_default();
+            }
         }
         blocks
     }
@@ -201,5 +215,16 @@ mod tests {
         let from_file = Snapshot::from_text(live.text().to_string());
         assert_eq!(live.blocks(false), from_file.blocks(false));
         assert_eq!(live.blocks(false).len(), 2);
+        // Editors may trim whitespace-only lines inside a function body, or write CRLF.
+        let mut function = SchemaObject::new("function", "public.f()");
+        function.definition("definition", "BEGIN\n\n  RETURN 1;\nEND");
+        let snapshot = Snapshot::from_objects(15, vec![function]);
+        let edited = Snapshot::from_text(
+            snapshot
+                .text()
+                .replace("    \n", "\n")
+                .replace('\n', "\r\n"),
+        );
+        assert_eq!(snapshot.blocks(true), edited.blocks(true));
     }
 }

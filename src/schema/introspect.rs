@@ -115,7 +115,7 @@ async fn types(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
            (SELECT array_agg(quote_literal(l.enumlabel) ORDER BY l.enumsortorder) FROM pg_enum l WHERE l.enumtypid = t.oid), \
            format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
            CASE t.typtype \
-             WHEN 'd' THEN (SELECT array_agg(k.conname || ' ' || pg_get_constraintdef(k.oid, true) ORDER BY k.conname) \
+             WHEN 'd' THEN (SELECT array_agg(quote_ident(k.conname) || ' ' || pg_get_constraintdef(k.oid, true) ORDER BY k.conname COLLATE \"C\") \
                             FROM pg_constraint k WHERE k.contypid = t.oid) \
              WHEN 'c' THEN (SELECT array_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) \
                             FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
@@ -269,7 +269,7 @@ async fn tables(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObje
         "SELECT k.conrelid::regclass::text, quote_ident(k.conname), pg_get_constraintdef(k.oid, true), \
            obj_description(k.oid, 'pg_constraint') \
          FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE {} ORDER BY 1, 2",
+         WHERE {} ORDER BY k.conrelid::regclass::text COLLATE \"C\", quote_ident(k.conname) COLLATE \"C\"",
         user_relation()
     ))
     .bind(skip)
@@ -323,7 +323,7 @@ async fn columns(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<(String, 
            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
            LEFT JOIN pg_collation co ON co.oid = a.attcollation \
          WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {} \
-         ORDER BY 1, 2",
+         ORDER BY c.oid::regclass::text COLLATE \"C\", quote_ident(a.attname) COLLATE \"C\"",
         user_relation()
     ))
     .bind(skip)
@@ -482,7 +482,8 @@ async fn policies(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaOb
     );
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT p.polrelid::regclass::text || '.' || quote_ident(p.polname), p.polpermissive, p.polcmd::text, \
-           ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END FROM unnest(p.polroles) r ORDER BY 1), \
+           ARRAY(SELECT role FROM (SELECT CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END AS role \
+                 FROM unnest(p.polroles) r) roles ORDER BY role COLLATE \"C\"), \
            pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) \
          FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE {}",
