@@ -38,9 +38,9 @@ impl Plan {
         match &plan.source {
             Source::Null => out.put_i32(-1),
             Source::Unique => write_value(&plan.data_type, plan, Pick::Nth(row), out),
-            Source::Free if !plan.not_null && hash % 10 == 0 => out.put_i32(-1),
+            Source::Free if !plan.not_null && hash.is_multiple_of(10) => out.put_i32(-1),
             Source::Free => write_value(&plan.data_type, plan, Pick::Hash(hash), out),
-            Source::Parent { nullable: true, .. } if hash % 10 == 0 => out.put_i32(-1),
+            Source::Parent { nullable: true, .. } if hash.is_multiple_of(10) => out.put_i32(-1),
             Source::Parent {
                 table: parent,
                 column: parent_column,
