@@ -1,0 +1,1 @@
+CREATE TABLE receipts (id bigint PRIMARY KEY, total numeric(10, 2) NOT NULL, voided boolean);

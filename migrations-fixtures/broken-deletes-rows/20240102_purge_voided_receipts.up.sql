@@ -1,0 +1,2 @@
+-- Broken on purpose: a data migration that throws rows away.
+DELETE FROM receipts WHERE voided;

@@ -1,0 +1,1 @@
+UPDATE prices SET amount = amount / 100;
