@@ -65,6 +65,53 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Seed a scratch database at a revision and keep it for inspection.
+    #[command(
+        after_help = "Example:\n  migverify seed --at head --rows 1000 -m migrations-fixtures/pos"
+    )]
+    Seed {
+        /// Revision to migrate to before seeding.
+        #[arg(
+            long,
+            value_name = "REV",
+            default_value = "head",
+            allow_hyphen_values = true
+        )]
+        at: String,
+        #[command(flatten)]
+        project: ProjectArgs,
+        /// An existing server to create the scratch database on (default: a throwaway cluster, kept running).
+        #[arg(
+            long,
+            env = "MIGVERIFY_DATABASE_URL",
+            hide_env_values = true,
+            value_name = "URL"
+        )]
+        database_url: Option<String>,
+        #[command(flatten)]
+        data: SeedArgs,
+    },
+    /// Row count and sha256 of every table of a database, read-only.
+    #[command(
+        after_help = "Example:\n  migverify checksum --database-url postgres://app@localhost/shop --tables orders,payments"
+    )]
+    Checksum {
+        /// The database to read (nothing is written to it).
+        #[arg(
+            long,
+            env = "MIGVERIFY_DATABASE_URL",
+            hide_env_values = true,
+            value_name = "URL",
+            required = true
+        )]
+        database_url: String,
+        /// Only these tables (qualified or bare names).
+        #[arg(long, value_name = "TABLE,...", value_delimiter = ',')]
+        tables: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Unified diff of the schemas of two revisions or two snapshot files; exit 1 when they differ.
     #[command(after_help = "Example:\n  migverify diff -m migrations-fixtures/pos -1 head")]
     Diff {
@@ -124,15 +171,8 @@ pub struct GateArgs {
     /// Per-step budget; a step still running then is stopped and fails the run.
     #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_budget, allow_hyphen_values = true)]
     pub budget: Duration,
-    /// Rows seeded per table at --from and checked through the range (cycle); 0 checks schemas only.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub rows: u64,
-    /// Rows for particular tables, overriding --rows.
-    #[arg(long, value_name = "TABLE=N,...", value_delimiter = ',', value_parser = parse_table_rows)]
-    pub table_rows: Vec<(String, u64)>,
-    /// Seed of the data generator; the same seed gives the same data.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub data: SeedArgs,
     /// A table or column the upgrade is meant to change (repeatable).
     #[arg(long, value_name = "TABLE[.COLUMN]")]
     pub allow_change: Vec<String>,
@@ -154,6 +194,19 @@ pub struct GateArgs {
     /// Write the JSON report to FILE as well.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// Rows seeded per table (cycle: at --from, then checked through the range; 0 checks schemas only).
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub rows: u64,
+    /// Rows for particular tables, overriding --rows.
+    #[arg(long, value_name = "TABLE=N,...", value_delimiter = ',', value_parser = parse_table_rows)]
+    pub table_rows: Vec<(String, u64)>,
+    /// Seed of the data generator; the same seed gives the same data.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,9 +4,11 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
-use crate::cli::{Command, DatabaseArgs, Format, GateArgs, ProjectArgs};
-use crate::data::SeedOptions;
-use crate::database::{ScratchDatabase, ServerChoice};
+use sqlx::postgres::PgConnectOptions;
+
+use crate::cli::{Command, DatabaseArgs, Format, GateArgs, ProjectArgs, SeedArgs};
+use crate::data::{self, SeedOptions};
+use crate::database::{self, ScratchDatabase, ServerChoice};
 use crate::error::{exit_code, Error, Result};
 use crate::gate::{self, AllowedChanges, GateConfig};
 
@@ -73,6 +75,17 @@ async fn run(command: Command, color: bool) -> Result<Verdict> {
             Some(dir) => snapshot_all(&project, &database, &dir).await,
             None => snapshot_one(&project, &database, revision.as_deref(), out.as_deref()).await,
         },
+        Command::Seed {
+            at,
+            project,
+            database_url,
+            data,
+        } => seed(&at, &project, database_url, &data).await,
+        Command::Checksum {
+            database_url,
+            tables,
+            format,
+        } => checksum(&database_url, &tables, format).await,
         Command::Diff {
             a,
             b,
@@ -144,18 +157,16 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
         }
     }
     let seed = match which {
-        Gate::Cycle if args.rows > 0 || !args.table_rows.is_empty() => Some(SeedOptions {
-            rows: args.rows,
-            table_rows: args.table_rows.iter().cloned().collect(),
-            seed: args.seed,
-        }),
+        Gate::Cycle if args.data.rows > 0 || !args.data.table_rows.is_empty() => {
+            Some(seed_options(&args.data))
+        }
         _ => None,
     };
     let config = GateConfig {
         from,
         to,
         budget: args.budget,
-        full: args.full || (!args.no_full && args.rows <= FULL_CYCLE_MAX_ROWS),
+        full: args.full || (!args.no_full && args.data.rows <= FULL_CYCLE_MAX_ROWS),
         snapshots: args.snapshots.clone(),
         compare_column_order: args.compare_column_order,
         seed,
@@ -278,6 +289,84 @@ async fn diff(
     } else {
         Verdict::Fail
     })
+}
+
+fn seed_options(args: &SeedArgs) -> SeedOptions {
+    SeedOptions {
+        rows: args.rows,
+        table_rows: args.table_rows.iter().cloned().collect(),
+        seed: args.seed,
+    }
+}
+
+/// `seed --at REV`: a scratch database migrated to REV and seeded, kept for inspection.
+async fn seed(
+    at: &str,
+    project: &ProjectArgs,
+    database_url: Option<String>,
+    args: &SeedArgs,
+) -> Result<Verdict> {
+    let mut runner = open_runner(project).await?;
+    let target = runner.revisions().resolve(at)?;
+    let database = scratch_database(&DatabaseArgs {
+        database_url,
+        keep: true,
+    })
+    .await?;
+    let options = database.connect_options();
+    runner.upgrade(options, &target).await?;
+    let mut connection = database.connect().await?;
+    let tables = schema::load_tables(&mut connection, runner.bookkeeping_tables()).await?;
+    let plan = data::plan(&tables, &seed_options(args))?;
+    for table in &plan.tables {
+        println!("{}  {} rows", table.name, table.rows);
+    }
+    data::load(options, plan).await?;
+    Ok(Verdict::Pass)
+}
+
+/// `checksum`: read-only figures of every table of a database migverify did not create.
+async fn checksum(url: &str, only: &[String], format: Format) -> Result<Verdict> {
+    let options = url
+        .parse::<PgConnectOptions>()
+        .map_err(|_| Error::BadDatabaseUrl)?;
+    let mut connection = database::connect(&options).await?;
+    sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        .execute(&mut connection)
+        .await?;
+    let mut tables = schema::load_tables(&mut connection, runner::BOOKKEEPING_TABLES).await?;
+    if !only.is_empty() {
+        let named = |table: &schema::Table, name: &str| {
+            table.name == name
+                || table
+                    .name
+                    .rsplit_once('.')
+                    .is_some_and(|(_, bare)| bare == name)
+        };
+        if let Some(unknown) = only
+            .iter()
+            .find(|name| !tables.iter().any(|t| named(t, name)))
+        {
+            return Err(Error::UnknownTable(unknown.clone()));
+        }
+        tables.retain(|table| only.iter().any(|name| named(table, name)));
+    }
+    let checksums = data::checksum_tables(&mut connection, &tables).await?;
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&checksums).expect("checksums serialize")
+        ),
+        Format::Text => {
+            for checksum in &checksums {
+                println!(
+                    "{}  {} rows  sha256 {}",
+                    checksum.table, checksum.rows, checksum.digest
+                );
+            }
+        }
+    }
+    Ok(Verdict::Pass)
 }
 
 fn write_file(path: &Path, text: &str) -> Result<()> {

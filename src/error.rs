@@ -33,6 +33,8 @@ pub enum Error {
     BadDatabaseUrl,
     #[error("snapshot directory {0} does not exist (write one with `migverify snapshot --dir`)")]
     MissingSnapshotDirectory(PathBuf),
+    #[error("no table {0:?} in that database")]
+    UnknownTable(String),
     #[error("unknown revision {0:?} (run `migverify revisions` to list them)")]
     UnknownRevision(String),
     #[error("revision {0:?} is ambiguous: it is a prefix of {1}")]
@@ -90,6 +92,7 @@ impl Error {
             | MalformedMigration { .. }
             | BadDatabaseUrl
             | MissingSnapshotDirectory(_)
+            | UnknownTable(_)
             | UnknownRevision(_)
             | AmbiguousRevision(..)
             | EmptyRange { .. }

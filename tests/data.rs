@@ -9,7 +9,7 @@ use migverify::data::{self, SeedOptions};
 use migverify::database::{ScratchDatabase, ServerChoice};
 use migverify::runner::{Runner, SqlxRunner, Target};
 use migverify::schema;
-use sqlx::{Connection, PgConnection};
+use sqlx::PgConnection;
 
 #[test]
 fn a_round_trip_that_loses_a_column_is_named() {
@@ -290,4 +290,83 @@ async fn every_generated_type_is_accepted_by_the_server() {
         error.starts_with("cannot seed public.everything.id under everything_pkey"),
         "{error}"
     );
+}
+
+#[test]
+fn seed_keeps_a_database_whose_checksums_are_the_ones_cycle_reports() {
+    let sandbox = Sandbox::new();
+    let pos = fixture("pos");
+    let seeded = sandbox
+        .command(&[
+            "seed",
+            "--at",
+            "20240101000007",
+            "--rows",
+            "300",
+            "--seed",
+            "4",
+            "-m",
+            &pos,
+        ])
+        .output()
+        .unwrap();
+    let seeded = common::to_run(seeded, std::time::Duration::ZERO);
+    assert_eq!(seeded.code, 0, "{}", seeded.output());
+    assert!(
+        seeded.stdout.contains("public.orders  300 rows"),
+        "{}",
+        seeded.stdout
+    );
+    let (dir, port, database) = common::kept_database(&seeded.stderr);
+    let url = format!(
+        "postgres://postgres@localhost/{database}?host={}&port={port}",
+        dir.display()
+    );
+
+    // Another sandbox reads it: this one holds the kept cluster until it is stopped below.
+    let reader = Sandbox::new();
+    let checksums = reader.run(&["checksum", "--database-url", &url, "--format", "json"]);
+    assert_eq!(checksums.code, 0, "{}", checksums.output());
+    let read: std::collections::BTreeMap<String, String> = checksums
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap().to_string(),
+                t["digest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let only = reader.run(&["checksum", "--database-url", &url, "--tables", "orders"]);
+    assert_eq!(only.stdout.lines().count(), 1, "{}", only.stdout);
+    assert!(
+        only.stdout.starts_with(&format!(
+            "public.orders  300 rows  sha256 {}",
+            read["public.orders"]
+        )),
+        "{}",
+        only.stdout
+    );
+    common::stop_kept_cluster(&dir);
+
+    let gate = sandbox.gate(
+        "cycle",
+        "pos",
+        &["--rows", "300", "--seed", "4", "--no-full"],
+    );
+    let reported: std::collections::BTreeMap<String, String> = gate.json()["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["table"].as_str().unwrap().to_string(),
+                t["checksum_before"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(read, reported);
+    sandbox.assert_nothing_left();
 }

@@ -297,19 +297,8 @@ async fn keep_leaves_the_cluster_up_with_sqlx_bookkeeping_as_sqlx_writes_it() {
         .unwrap();
     let run = to_run(output, Duration::ZERO);
     assert_eq!(run.code, 0, "{}", run.output());
-    let line = run
-        .stderr
-        .lines()
-        .find(|l| l.contains("connect with: psql"))
-        .unwrap_or_else(|| panic!("{}", run.output()));
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let after = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
-    let (dir, port, database) = (
-        std::path::PathBuf::from(after("-h")),
-        after("-p").parse::<u16>().unwrap(),
-        after("-d"),
-    );
-
+    let (dir, port, database) = common::kept_database(&run.stderr);
+    let database = database.as_str();
     let options = sqlx::postgres::PgConnectOptions::new()
         .socket(&dir)
         .port(port)
@@ -336,12 +325,6 @@ async fn keep_leaves_the_cluster_up_with_sqlx_bookkeeping_as_sqlx_writes_it() {
     connection.close().await.unwrap();
 
     // It is ours to stop now.
-    let pid_file = std::fs::read_to_string(dir.join("data/postmaster.pid")).unwrap();
-    let pid: i32 = pid_file.lines().next().unwrap().parse().unwrap();
-    kill(Pid::from_raw(pid), Signal::SIGINT).unwrap();
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::fs::remove_dir_all(&dir).unwrap();
+    common::stop_kept_cluster(&dir);
     sandbox.assert_nothing_left();
 }

@@ -13,7 +13,7 @@ use super::load::quote_ident;
 use crate::error::Result;
 use crate::schema::Table;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TableChecksum {
     pub table: String,
     pub rows: u64,

@@ -11,6 +11,15 @@ pub use binaries::ServerBinaries;
 pub use cluster::TempCluster;
 pub use scratch::{ScratchDatabase, ServerChoice};
 
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::Connection;
+
+use crate::error::{Error, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// One sentence for a sqlx error, without the driver's debug noise.
 pub fn describe_sqlx_error(error: &sqlx::Error) -> String {
     match error {
@@ -25,4 +34,28 @@ pub fn describe_sqlx_error(error: &sqlx::Error) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// Connects within a time limit; a failure names the server (never the password).
+pub async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(error)) => Err(Error::Unreachable {
+            url: describe_target(options),
+            message: describe_sqlx_error(&error),
+        }),
+        Err(_) => Err(Error::Unreachable {
+            url: describe_target(options),
+            message: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+        }),
+    }
+}
+
+fn describe_target(options: &PgConnectOptions) -> String {
+    format!(
+        "{}:{} (database {})",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    )
 }

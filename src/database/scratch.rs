@@ -6,12 +6,10 @@ use std::time::Duration;
 
 use rand::distr::{Alphanumeric, SampleString};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{ConnectOptions, Connection};
+use sqlx::ConnectOptions;
 
-use super::{describe_sqlx_error, ServerBinaries, TempCluster};
+use super::{connect, ServerBinaries, TempCluster};
 use crate::error::{Error, Result};
-
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the scratch database lives.
 pub enum ServerChoice {
@@ -171,29 +169,6 @@ impl Drop for ScratchDatabase {
             }
         }
     }
-}
-
-async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await {
-        Ok(Ok(connection)) => Ok(connection),
-        Ok(Err(error)) => Err(Error::Unreachable {
-            url: describe_target(options),
-            message: describe_sqlx_error(&error),
-        }),
-        Err(_) => Err(Error::Unreachable {
-            url: describe_target(options),
-            message: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
-        }),
-    }
-}
-
-fn describe_target(options: &PgConnectOptions) -> String {
-    format!(
-        "{}:{} (database {})",
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or("postgres")
-    )
 }
 
 /// Quotes an identifier the way PostgreSQL's quote_ident does.

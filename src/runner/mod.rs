@@ -14,6 +14,9 @@ pub use sqlx_runner::SqlxRunner;
 
 use crate::error::{Error, Result};
 
+/// The tables every supported migration tool keeps its records in.
+pub const BOOKKEEPING_TABLES: &[&str] = &["_sqlx_migrations", "alembic_version"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {

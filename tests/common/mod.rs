@@ -157,3 +157,33 @@ pub fn step_statuses(report: &serde_json::Value) -> Vec<String> {
         .map(|s| s["status"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Where `--keep` said the kept database is: (socket dir, port, database).
+pub fn kept_database(stderr: &str) -> (PathBuf, u16, String) {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("connect with: psql"))
+        .unwrap_or_else(|| panic!("no psql line in:\n{stderr}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let after = |flag: &str| words[words.iter().position(|w| *w == flag).unwrap() + 1];
+    (
+        PathBuf::from(after("-h")),
+        after("-p").parse().unwrap(),
+        after("-d").to_string(),
+    )
+}
+
+/// Stops a cluster that `--keep` left running and removes its directory.
+pub fn stop_kept_cluster(dir: &Path) {
+    let pid_file = std::fs::read_to_string(dir.join("data/postmaster.pid")).unwrap();
+    let pid: i32 = pid_file.lines().next().unwrap().parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
