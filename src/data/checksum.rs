@@ -11,6 +11,8 @@ use sqlx::postgres::PgConnection;
 
 use super::load::quote_ident;
 use crate::error::Result;
+
+const CHUNKS_IN_FLIGHT: usize = 64;
 use crate::schema::Table;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -60,18 +62,53 @@ pub async fn checksum_table(connection: &mut PgConnection, table: &Table) -> Res
     );
     tracing::debug!(table = %table.name, "checksumming");
 
-    let mut whole = Sha256::new();
-    let mut per_column: Vec<Sha256> = names.iter().map(|_| Sha256::new()).collect();
-    let (mut rows, mut column) = (0u64, 0usize);
+    // Hashing runs on its own thread while the connection keeps reading, so the server
+    // never waits for the hash to catch up.
+    let (sender, chunks) = std::sync::mpsc::sync_channel::<bytes::Bytes>(CHUNKS_IN_FLIGHT);
+    let column_count = names.len();
+    let hashing = tokio::task::spawn_blocking(move || hash_rows(chunks, column_count));
     let mut stream = connection.copy_out_raw(&statement).await?;
     while let Some(chunk) = stream.try_next().await? {
+        if sender.send(chunk).is_err() {
+            break;
+        }
+    }
+    drop(sender);
+    let (rows, whole, per_column) = hashing
+        .await
+        .map_err(|e| crate::error::Error::Database(e.to_string()))?;
+    Ok(TableChecksum {
+        table: table.name.clone(),
+        rows,
+        digest: whole,
+        columns: names
+            .iter()
+            .map(|name| name.to_string())
+            .zip(per_column)
+            .collect(),
+    })
+}
+
+/// Hashes COPY text rows: the whole stream, and each column's values apart. Returns the row
+/// count, the whole digest and the per-column digests, in hex.
+fn hash_rows(
+    chunks: std::sync::mpsc::Receiver<bytes::Bytes>,
+    column_count: usize,
+) -> (u64, String, Vec<String>) {
+    let mut whole = Sha256::new();
+    let mut per_column: Vec<ColumnHasher> =
+        (0..column_count).map(|_| ColumnHasher::default()).collect();
+    let (mut rows, mut column) = (0u64, 0usize);
+    for chunk in chunks {
         whole.update(&chunk);
         let mut start = 0;
         // Tabs and newlines inside values arrive escaped, so these bytes only ever delimit.
         for at in memchr::memchr2_iter(b'\t', b'\n', &chunk) {
             if let Some(hasher) = per_column.get_mut(column) {
-                hasher.update(&chunk[start..at]);
-                hasher.update(b"\n");
+                // Always a newline, tab or not, so that a column's digest does not depend on
+                // whether columns follow it.
+                hasher.push(&chunk[start..at]);
+                hasher.push(b"\n");
             }
             if chunk[at] == b'\n' {
                 rows += 1;
@@ -82,17 +119,34 @@ pub async fn checksum_table(connection: &mut PgConnection, table: &Table) -> Res
             start = at + 1;
         }
         if let Some(hasher) = per_column.get_mut(column) {
-            hasher.update(&chunk[start..]);
+            hasher.push(&chunk[start..]);
         }
     }
-    Ok(TableChecksum {
-        table: table.name.clone(),
-        rows,
-        digest: hex::encode(whole.finalize()),
-        columns: names
-            .iter()
-            .zip(per_column)
-            .map(|(name, hasher)| (name.to_string(), hex::encode(hasher.finalize())))
-            .collect(),
-    })
+    let digests = per_column.into_iter().map(ColumnHasher::finish).collect();
+    (rows, hex::encode(whole.finalize()), digests)
+}
+
+/// One column's values, hashed in blocks: a sha256 update per short value would cost more
+/// than the hashing itself.
+#[derive(Default)]
+struct ColumnHasher {
+    hasher: Sha256,
+    pending: Vec<u8>,
+}
+
+impl ColumnHasher {
+    const BLOCK: usize = 64 * 1024;
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= Self::BLOCK {
+            self.hasher.update(&self.pending);
+            self.pending.clear();
+        }
+    }
+
+    fn finish(mut self) -> String {
+        self.hasher.update(&self.pending);
+        hex::encode(self.hasher.finalize())
+    }
 }

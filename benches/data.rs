@@ -1,0 +1,145 @@
+//! Seeding and checksums at scale, each as a ratio to the server doing the same work alone in
+//! the same run (DESIGN.md, "Speed"), on one 6-column table of a million rows:
+//!
+//! - seeding: migverify's generator streaming binary COPY, against a server-side binary
+//!   `COPY ... FROM` a file that holds the very same rows;
+//! - checksum: count and sha256 in key order streamed out, against a server-side
+//!   `COPY ... TO '/dev/null'`, and against the same in key order.
+//!
+//! Run with `cargo bench --bench data` (MIGVERIFY_BENCH_ROWS overrides the row count).
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, BytesMut};
+use migverify::data::{self, SeedOptions};
+use migverify::database::{ScratchDatabase, ServerChoice};
+use migverify::schema;
+use sqlx::PgConnection;
+
+const ROUNDS: usize = 3;
+const TABLE: &str = "CREATE TABLE bench_orders (
+    id bigint PRIMARY KEY, store_id integer NOT NULL, status text NOT NULL,
+    total numeric(12, 2) NOT NULL, placed_at timestamptz NOT NULL, note varchar(64))";
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn report(what: &str, measured: Duration, reference: Duration, reference_name: &str) {
+    println!(
+        "{what:<22} {:>8.3} s   reference {reference_name:<34} {:>8.3} s   ratio {:.2}x",
+        measured.as_secs_f64(),
+        reference.as_secs_f64(),
+        measured.as_secs_f64() / reference.as_secs_f64()
+    );
+}
+
+async fn execute(connection: &mut PgConnection, sql: &str) {
+    sqlx::raw_sql(sql).execute(connection).await.unwrap();
+}
+
+async fn timed(connection: &mut PgConnection, sql: &str) -> Duration {
+    let started = Instant::now();
+    execute(connection, sql).await;
+    started.elapsed()
+}
+
+#[tokio::main]
+async fn main() {
+    let rows: u64 = std::env::var("MIGVERIFY_BENCH_ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1_000_000);
+    let database = ScratchDatabase::create(ServerChoice::Throwaway, false)
+        .await
+        .unwrap();
+    let options = database.connect_options().clone();
+    let mut connection = database.connect().await.unwrap();
+    execute(&mut connection, TABLE).await;
+    let tables = schema::load_tables(&mut connection, &[]).await.unwrap();
+    let plan = data::plan(
+        &tables,
+        &SeedOptions {
+            rows,
+            table_rows: Default::default(),
+            seed: 1,
+        },
+    )
+    .unwrap();
+
+    // The same rows, as the file the server-side reference reads.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.path().join("bench_orders.copy");
+    let mut bytes = BytesMut::new();
+    bytes.put_slice(b"PGCOPY\n\xff\r\n\0");
+    bytes.put_i32(0);
+    bytes.put_i32(0);
+    for row in 0..rows {
+        plan.write_row(0, row, &mut bytes);
+    }
+    bytes.put_i16(-1);
+    std::fs::write(&file, &bytes).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(bytes);
+    println!("migverify data bench: {rows} rows of a 6-column table, median of {ROUNDS} interleaved rounds");
+
+    let (mut references, mut measured) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        execute(&mut connection, "TRUNCATE bench_orders").await;
+        references.push(
+            timed(
+                &mut connection,
+                &format!(
+                    "COPY bench_orders FROM '{}' (FORMAT binary)",
+                    file.display()
+                ),
+            )
+            .await,
+        );
+        execute(&mut connection, "TRUNCATE bench_orders").await;
+        let started = Instant::now();
+        data::load(&options, plan.clone()).await.unwrap();
+        measured.push(started.elapsed());
+    }
+    report(
+        "seed",
+        median(measured),
+        median(references),
+        "server-side binary COPY FROM file",
+    );
+
+    let (mut references, mut ordered, mut measured) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        references.push(timed(&mut connection, "COPY bench_orders TO '/dev/null'").await);
+        ordered.push(
+            timed(
+                &mut connection,
+                "COPY (SELECT * FROM bench_orders ORDER BY id) TO '/dev/null'",
+            )
+            .await,
+        );
+        let started = Instant::now();
+        let checksum = data::checksum_table(&mut connection, &tables[0])
+            .await
+            .unwrap();
+        measured.push(started.elapsed());
+        assert_eq!(checksum.rows, rows);
+    }
+    let measured = median(measured);
+    report(
+        "checksum",
+        measured,
+        median(references),
+        "server-side COPY TO '/dev/null'",
+    );
+    // Key order is part of the checksum's definition; this shows what it costs the server alone.
+    report(
+        "checksum",
+        measured,
+        median(ordered),
+        "the same, ORDER BY the key",
+    );
+}
