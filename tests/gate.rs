@@ -210,3 +210,34 @@ fn the_schema_is_checked_against_committed_snapshot_files() {
         failed[1]
     );
 }
+
+#[test]
+fn a_downgrade_that_undoes_nothing_is_caught_for_every_kind_of_object() {
+    let run = Sandbox::new().gate(
+        "cycle",
+        "broken-leaves-everything",
+        &["--rows", "0", "--no-full"],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    let report = run.json();
+    let failed = failed_checks(&report);
+    assert_eq!(
+        failed,
+        ["downgrade of 20240102 left aggregate public.till_total(integer), collation public.case_blind, \
+          rule public.tills.tills_keep, statistics public.tills_opened_closed, table public.till_scratch, \
+          type public.float_span behind; changed table public.tills"]
+    );
+    let diff = report["checks"][0]["details"]["diff"].as_str().unwrap();
+    for line in [
+        "+  grant SELECT to public",
+        "+  with (fillfactor=70)",
+        "+  column opened integer statistics 500",
+        "+  range over double precision opclass float8_ops subdiff float8mi",
+        "+  provider i locale und-u-ks-level2 nondeterministic",
+        "+    sfunc int4pl stype integer initcond '0'",
+        "+  unlogged",
+        "+  comment 'tills are never deleted'",
+    ] {
+        assert!(diff.contains(line), "the diff lacks {line:?}:\n{diff}");
+    }
+}

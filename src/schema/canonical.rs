@@ -11,6 +11,7 @@ const POSITION_MARK: &str = " [position ";
 pub const KINDS: &[&str] = &[
     "extension",
     "schema",
+    "collation",
     "type",
     "sequence",
     "table",
@@ -18,9 +19,12 @@ pub const KINDS: &[&str] = &[
     "view",
     "materialized view",
     "function",
+    "aggregate",
     "procedure",
     "trigger",
+    "rule",
     "policy",
+    "statistics",
 ];
 
 /// One database object: its kind, its qualified name, and the lines that describe it.

@@ -56,6 +56,9 @@ pub async fn introspect(connection: &mut PgConnection, skip_tables: &[&str]) -> 
     objects.extend(routines(&mut tx).await?);
     objects.extend(triggers(&mut tx, &skip).await?);
     objects.extend(policies(&mut tx, &skip).await?);
+    objects.extend(rules(&mut tx, &skip).await?);
+    objects.extend(statistics(&mut tx, &skip).await?);
+    objects.extend(collations(&mut tx).await?);
     tx.commit().await?;
     Ok(Snapshot::from_objects(server_major as u32, objects))
 }
@@ -119,10 +122,16 @@ async fn types(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
                             FROM pg_constraint k WHERE k.contypid = t.oid) \
              WHEN 'c' THEN (SELECT array_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) \
                             FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
+             WHEN 'r' THEN (SELECT ARRAY[concat_ws(' ', format_type(r.rngsubtype, NULL), \
+                              'opclass ' || (SELECT quote_ident(o.opcname) FROM pg_opclass o WHERE o.oid = r.rngsubopc), \
+                              'collation ' || NULLIF(r.rngcollation, 0)::regcollation::text, \
+                              'canonical ' || NULLIF(r.rngcanonical, 0)::regproc::text, \
+                              'subdiff ' || NULLIF(r.rngsubdiff, 0)::regproc::text)] \
+                            FROM pg_range r WHERE r.rngtypid = t.oid) \
            END, \
            obj_description(t.oid, 'pg_type') \
          FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
-         WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')) \
+         WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')) \
            AND {USER_NAMESPACE} AND {}",
         not_from_extension("pg_type", "t.oid")
     ))
@@ -149,6 +158,9 @@ async fn types(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
                         for constraint in parts.unwrap_or_default() {
                             object.line(format!("constraint {constraint}"));
                         }
+                    }
+                    "r" => {
+                        object.line(format!("range over {}", parts.unwrap_or_default().join("")));
                     }
                     _ => {
                         object.line(format!(
@@ -220,13 +232,19 @@ async fn tables(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObje
         Option<String>,
         Option<String>,
         Option<String>,
+        bool,
+        Option<Vec<String>>,
+        Vec<String>,
     );
     let table_rows: Vec<TableRow> = sqlx::query_as(&format!(
         "SELECT c.oid::regclass::text, c.relrowsecurity, c.relforcerowsecurity, \
            CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
-           (SELECT i.inhparent::regclass::text FROM pg_inherits i WHERE i.inhrelid = c.oid LIMIT 1), \
+           (SELECT string_agg(i.inhparent::regclass::text, ', ' ORDER BY i.inhseqno) FROM pg_inherits i WHERE i.inhrelid = c.oid), \
            CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
-           obj_description(c.oid, 'pg_class') \
+           obj_description(c.oid, 'pg_class'), c.relpersistence = 'u', c.reloptions, \
+           ARRAY(SELECT g FROM (SELECT a.privilege_type || ' to ' || \
+                   CASE WHEN a.grantee = 0 THEN 'public' ELSE a.grantee::regrole::text END AS g \
+                 FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) grants ORDER BY g COLLATE \"C\") \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE c.relkind IN ('r', 'p') AND {}",
         user_relation()
@@ -237,8 +255,17 @@ async fn tables(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObje
 
     let mut tables: BTreeMap<String, SchemaObject> = BTreeMap::new();
     let mut trailers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, rls, force_rls, partition_key, parent, bound, comment) in table_rows {
+    for (name, rls, force_rls, partition_key, parent, bound, comment, unlogged, options, grants) in
+        table_rows
+    {
         let mut trailer = Vec::new();
+        if unlogged {
+            trailer.push("unlogged".to_string());
+        }
+        if let Some(options) = options {
+            trailer.push(format!("with ({})", options.join(", ")));
+        }
+        trailer.extend(grants.into_iter().map(|grant| format!("grant {grant}")));
         if let Some(key) = partition_key {
             trailer.push(format!("partition by {key}"));
         }
@@ -311,17 +338,19 @@ async fn columns(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<(String, 
         Option<String>,
         i64,
         Option<String>,
+        String,
     );
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT c.oid::regclass::text, quote_ident(a.attname), format_type(a.atttypid, a.atttypmod), a.attnotnull, \
            pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, \
-           CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, \
+           CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END, \
            row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum), \
-           col_description(a.attrelid, a.attnum) \
+           col_description(a.attrelid, a.attnum), \
+           concat_ws(' ', CASE WHEN a.attstattarget >= 0 THEN 'statistics ' || a.attstattarget END, \
+             CASE WHEN a.attstorage <> t.typstorage THEN 'storage ' || a.attstorage::text END) \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
            JOIN pg_type t ON t.oid = a.atttypid \
            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-           LEFT JOIN pg_collation co ON co.oid = a.attcollation \
          WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {} \
          ORDER BY c.oid::regclass::text COLLATE \"C\", quote_ident(a.attname) COLLATE \"C\"",
         user_relation()
@@ -343,6 +372,7 @@ async fn columns(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<(String, 
                 collation,
                 position,
                 comment,
+                tuning,
             )| {
                 let mut line = format!("column {name} {data_type}");
                 if let Some(collation) = collation {
@@ -363,6 +393,9 @@ async fn columns(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<(String, 
                     "d" => line.push_str(" identity by default"),
                     _ => {}
                 }
+                if !tuning.is_empty() {
+                    line.push_str(&format!(" {tuning}"));
+                }
                 if let Some(comment) = comment {
                     line.push_str(&format!(" comment {}", quote_literal(&comment)));
                 }
@@ -375,8 +408,9 @@ async fn columns(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<(String, 
 /// Indexes that are not the implementation of a primary key, unique or exclusion constraint
 /// (those show as the constraint).
 async fn indexes(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
-    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(&format!(
-        "SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid), obj_description(x.indexrelid, 'pg_class') \
+    let rows: Vec<(String, String, Option<String>, bool)> = sqlx::query_as(&format!(
+        "SELECT x.indexrelid::regclass::text, pg_get_indexdef(x.indexrelid), obj_description(x.indexrelid, 'pg_class'), \
+           x.indisvalid \
          FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE {} AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid \
            AND k.conrelid = x.indrelid AND k.contype IN ('p', 'u', 'x'))",
@@ -387,9 +421,15 @@ async fn indexes(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObj
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(name, definition, comment)| {
+        .map(|(name, definition, comment, valid)| {
             let mut object = SchemaObject::new("index", name);
-            object.line(definition).comment(comment);
+            object.line(definition);
+            if !valid {
+                object.line(
+                    "invalid: a CREATE INDEX CONCURRENTLY that failed, or one still building",
+                );
+            }
+            object.comment(comment);
             object
         })
         .collect())
@@ -422,9 +462,17 @@ async fn views(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObjec
 
 async fn routines(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
     let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(&format!(
-        "SELECT p.oid::regprocedure::text, p.prokind::text, pg_get_functiondef(p.oid), obj_description(p.oid, 'pg_proc') \
+        "SELECT p.oid::regprocedure::text, p.prokind::text, \
+           CASE WHEN p.prokind = 'a' THEN \
+             (SELECT concat_ws(' ', 'sfunc ' || a.aggtransfn::regproc::text, 'stype ' || format_type(a.aggtranstype, NULL), \
+                       'finalfunc ' || NULLIF(a.aggfinalfn, 0)::regproc::text, 'initcond ' || quote_literal(a.agginitval)) \
+              FROM pg_aggregate a WHERE a.aggfnoid = p.oid) \
+           ELSE pg_get_functiondef(p.oid) END, \
+           obj_description(p.oid, 'pg_proc') \
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE p.prokind IN ('f', 'p') AND {USER_NAMESPACE} AND {}",
+         WHERE p.prokind IN ('f', 'p', 'a', 'w') AND {USER_NAMESPACE} AND {} \
+           AND NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = 'pg_proc'::regclass \
+             AND i.objid = p.oid AND i.deptype = 'i')",
         not_from_extension("pg_proc", "p.oid")
     ))
     .fetch_all(tx)
@@ -432,10 +480,10 @@ async fn routines(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
     Ok(rows
         .into_iter()
         .map(|(name, prokind, definition, comment)| {
-            let kind = if prokind == "p" {
-                "procedure"
-            } else {
-                "function"
+            let kind = match prokind.as_str() {
+                "p" => "procedure",
+                "a" => "aggregate",
+                _ => "function",
             };
             let mut object = SchemaObject::new(kind, name);
             object
@@ -462,8 +510,17 @@ async fn triggers(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaOb
         .map(|(name, definition, enabled, comment)| {
             let mut object = SchemaObject::new("trigger", name);
             object.line(definition);
-            if enabled == "D" {
-                object.line("disabled");
+            match enabled.as_str() {
+                "D" => {
+                    object.line("disabled");
+                }
+                "R" => {
+                    object.line("enabled on replicas only");
+                }
+                "A" => {
+                    object.line("enabled always");
+                }
+                _ => {}
             }
             object.comment(comment);
             object
@@ -479,12 +536,14 @@ async fn policies(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaOb
         Vec<String>,
         Option<String>,
         Option<String>,
+        Option<String>,
     );
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT p.polrelid::regclass::text || '.' || quote_ident(p.polname), p.polpermissive, p.polcmd::text, \
            ARRAY(SELECT role FROM (SELECT CASE WHEN r = 0 THEN 'public' ELSE r::regrole::text END AS role \
                  FROM unnest(p.polroles) r) roles ORDER BY role COLLATE \"C\"), \
-           pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) \
+           pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid), \
+           obj_description(p.oid, 'pg_policy') \
          FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE {}",
         user_relation()
@@ -494,28 +553,97 @@ async fn policies(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaOb
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(name, permissive, command, roles, using, check)| {
-            let mut object = SchemaObject::new("policy", name);
-            let command = match command.as_str() {
-                "r" => "select",
-                "a" => "insert",
-                "w" => "update",
-                "d" => "delete",
-                _ => "all",
-            };
-            let mode = if permissive {
-                "permissive"
-            } else {
-                "restrictive"
-            };
-            object.line(format!("{mode} for {command} to {}", roles.join(", ")));
-            if let Some(using) = using {
-                object.line(format!("using ({using})"));
+        .map(
+            |(name, permissive, command, roles, using, check, comment)| {
+                let mut object = SchemaObject::new("policy", name);
+                let command = match command.as_str() {
+                    "r" => "select",
+                    "a" => "insert",
+                    "w" => "update",
+                    "d" => "delete",
+                    _ => "all",
+                };
+                let mode = if permissive {
+                    "permissive"
+                } else {
+                    "restrictive"
+                };
+                object.line(format!("{mode} for {command} to {}", roles.join(", ")));
+                if let Some(using) = using {
+                    object.line(format!("using ({using})"));
+                }
+                if let Some(check) = check {
+                    object.line(format!("with check ({check})"));
+                }
+                object.comment(comment);
+                object
+            },
+        )
+        .collect())
+}
+
+/// Named objects whose whole definition the server prints in one call: (name, definition,
+/// comment) rows become one-line blocks of `kind`.
+fn one_line_objects(
+    kind: &'static str,
+    rows: Vec<(String, String, Option<String>)>,
+) -> Vec<SchemaObject> {
+    rows.into_iter()
+        .map(|(name, definition, comment)| {
+            let mut object = SchemaObject::new(kind, name);
+            for line in definition.lines() {
+                object.line(line.trim_end());
             }
-            if let Some(check) = check {
-                object.line(format!("with check ({check})"));
-            }
+            object.comment(comment);
             object
         })
-        .collect())
+        .collect()
+}
+
+/// Rewrite rules, but a view's own `_RETURN` rule, which is the view.
+async fn rules(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
+    let rows = sqlx::query_as(&format!(
+        "SELECT r.ev_class::regclass::text || '.' || quote_ident(r.rulename), pg_get_ruledef(r.oid), \
+           obj_description(r.oid, 'pg_rewrite') \
+         FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE r.rulename <> '_RETURN' AND {}",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(tx)
+    .await?;
+    Ok(one_line_objects("rule", rows))
+}
+
+/// Extended statistics (CREATE STATISTICS).
+async fn statistics(tx: &mut PgConnection, skip: &[String]) -> Result<Vec<SchemaObject>> {
+    let rows = sqlx::query_as(&format!(
+        "SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.stxname), pg_get_statisticsobjdef(s.oid), \
+           obj_description(s.oid, 'pg_statistic_ext') \
+         FROM pg_statistic_ext s JOIN pg_namespace sn ON sn.oid = s.stxnamespace \
+           JOIN pg_class c ON c.oid = s.stxrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE {}",
+        user_relation()
+    ))
+    .bind(skip)
+    .fetch_all(tx)
+    .await?;
+    Ok(one_line_objects("statistics", rows))
+}
+
+async fn collations(tx: &mut PgConnection) -> Result<Vec<SchemaObject>> {
+    let rows = sqlx::query_as(&format!(
+        "SELECT co.oid::regcollation::text, \
+           concat_ws(' ', 'provider ' || co.collprovider::text, 'collate ' || NULLIF(co.collcollate, ''), \
+             'ctype ' || NULLIF(co.collctype, ''), \
+             'locale ' || coalesce(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale'), \
+             CASE WHEN NOT co.collisdeterministic THEN 'nondeterministic' END), \
+           obj_description(co.oid, 'pg_collation') \
+         FROM pg_collation co JOIN pg_namespace n ON n.oid = co.collnamespace \
+         WHERE {USER_NAMESPACE} AND {}",
+        not_from_extension("pg_collation", "co.oid")
+    ))
+    .fetch_all(tx)
+    .await?;
+    Ok(one_line_objects("collation", rows))
 }

@@ -1,0 +1,2 @@
+-- Broken on purpose: undoes none of the up.
+SELECT 1;

@@ -1,0 +1,10 @@
+CREATE RULE tills_keep AS ON DELETE TO tills DO INSTEAD NOTHING;
+CREATE TYPE float_span AS RANGE (subtype = float8, subtype_diff = float8mi);
+CREATE AGGREGATE till_total(integer) (sfunc = int4pl, stype = integer, initcond = '0');
+CREATE STATISTICS tills_opened_closed ON opened, closed FROM tills;
+CREATE COLLATION case_blind (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE UNLOGGED TABLE till_scratch (id integer);
+ALTER TABLE tills SET (fillfactor = 70);
+ALTER TABLE tills ALTER COLUMN opened SET STATISTICS 500;
+GRANT SELECT ON tills TO PUBLIC;
+COMMENT ON RULE tills_keep ON tills IS 'tills are never deleted';
