@@ -283,8 +283,7 @@ async fn every_generated_type_is_accepted_by_the_server() {
         },
     );
     let error = plan
-        .err()
-        .expect("smallint cannot key 40000 rows")
+        .expect_err("smallint cannot key 40000 rows")
         .to_string();
     assert!(
         error.starts_with("cannot seed public.everything.id under everything_pkey"),
