@@ -257,7 +257,7 @@ async fn diff(
     let mut revisions = Vec::new();
     for (side, spec) in specs.iter().enumerate() {
         if Path::new(spec).is_file() {
-            snapshots[side] = Some(gate::read_snapshot(Path::new(spec))?);
+            snapshots[side] = Some(Snapshot::read(Path::new(spec))?);
         } else {
             revisions.push((side, *spec));
         }

@@ -76,7 +76,7 @@ pub enum Error {
     ClusterStart(String),
     #[error("cannot reach PostgreSQL at {url}: {message}")]
     Unreachable { url: String, message: String },
-    #[error("database error on the scratch database: {0}")]
+    #[error("database error: {0}")]
     Database(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),

@@ -14,7 +14,8 @@ fn cycle_passes_on_the_pos_fixture_and_matches_committed_snapshots() {
     assert_eq!(report["verdict"], "pass");
     assert_eq!(report["command"], "cycle");
     assert_eq!(report["kind"], "sqlx");
-    assert_eq!(step_statuses(&report), ["ok"; 6]);
+    // Up one revision at a time to --from (each checked against its file), then the cycle.
+    assert_eq!(step_statuses(&report), ["ok"; 7 + 5]);
     let checks: Vec<&str> = report["checks"]
         .as_array()
         .unwrap()
@@ -24,15 +25,26 @@ fn cycle_passes_on_the_pos_fixture_and_matches_committed_snapshots() {
     assert_eq!(
         checks,
         [
-            "snapshot_file",
-            "snapshot_file",
-            "data_upgrade",
-            "schema_roundtrip",
-            "data_roundtrip",
-            "schema_reapply",
-            "leaves_no_trace",
-            "schema_rebuild"
+            ["snapshot_file"; 9].as_slice(),
+            &[
+                "data_upgrade",
+                "schema_roundtrip",
+                "data_roundtrip",
+                "schema_reapply",
+                "leaves_no_trace",
+                "schema_rebuild",
+            ],
         ]
+        .concat()
+    );
+    let files: Vec<&str> = report["checks"].as_array().unwrap()[..9]
+        .iter()
+        .map(|c| c["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(files[0], "schema at base matches snapshots/pos/base.txt");
+    assert_eq!(
+        files[8],
+        "schema at 20240101000008 matches snapshots/pos/20240101000008.txt"
     );
     assert_eq!(report["rows_per_table"], 10000);
     let tables = report["tables"].as_array().unwrap();
@@ -42,8 +54,8 @@ fn cycle_passes_on_the_pos_fixture_and_matches_committed_snapshots() {
         assert_eq!(table["rows_after"], 10000, "{table}");
         assert_eq!(table["checksum_before"], table["checksum_after"], "{table}");
     }
-    assert_eq!(report["steps"][1]["from"], "20240101000007");
-    assert_eq!(report["steps"][1]["to"], "20240101000008");
+    assert_eq!(report["steps"][7]["from"], "20240101000007");
+    assert_eq!(report["steps"][7]["to"], "20240101000008");
 }
 
 #[test]
@@ -93,7 +105,11 @@ fn stairway_passes_on_the_pos_fixture() {
         8 * 3,
         "up, down and up for each of 8 revisions"
     );
-    assert_eq!(report["checks"].as_array().unwrap().len(), 8 * 3);
+    assert_eq!(
+        report["checks"].as_array().unwrap().len(),
+        8 * 3 + 1,
+        "and base against its file"
+    );
 }
 
 #[test]

@@ -125,6 +125,7 @@ impl ScratchDatabase {
     fn drop_on_existing_server(admin: PgConnectOptions, name: String) {
         // Drop runs in async code too (a Ctrl-C drops the whole run); a thread with its own
         // runtime lets it finish the DROP DATABASE synchronously either way.
+        let label = name.clone();
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -143,8 +144,11 @@ impl ScratchDatabase {
         .join();
         match dropped {
             Ok(Ok(())) => tracing::info!("dropped the scratch database"),
-            Ok(Err(error)) => tracing::warn!(%error, "could not drop the scratch database"),
-            Err(_) => tracing::warn!("could not drop the scratch database"),
+            // Not a log line: -q must not hide a database left on someone's server.
+            Ok(Err(error)) => {
+                eprintln!("warning: could not drop the scratch database {label}: {error}")
+            }
+            Err(_) => eprintln!("warning: could not drop the scratch database {label}"),
         }
     }
 }

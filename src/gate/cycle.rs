@@ -27,15 +27,33 @@ pub async fn cycle(
     let span = session.span(from, to);
 
     let at_base = session.snapshot().await?;
-    let at_from = if *from == Target::Base {
-        at_base.clone()
-    } else {
-        if !session.step(&Target::Base, from).await? {
+    session.check_committed(snapshots, &Target::Base, &at_base)?;
+    // With committed snapshots, climb to `from` one revision at a time so each is checked.
+    let revisions = session.runner_revisions();
+    let climb: Vec<Target> = match snapshots {
+        Some(_) => (1..=revisions.position(from))
+            .map(|p| revisions.target_at(p))
+            .collect(),
+        None => vec![from.clone()]
+            .into_iter()
+            .filter(|t| *t != Target::Base)
+            .collect(),
+    };
+    let mut at_from = at_base.clone();
+    let mut below = Target::Base;
+    for revision in climb {
+        if !session.step(&below, &revision).await? {
             return Ok(session.finish());
         }
-        session.snapshot().await?
-    };
-    session.check_committed(snapshots, from, &at_from)?;
+        at_from = session.snapshot().await?;
+        if revision != *from {
+            session.check_committed(snapshots, &revision, &at_from)?;
+        }
+        below = revision;
+    }
+    if *from != Target::Base {
+        session.check_committed(snapshots, from, &at_from)?;
+    }
     let seeded = match &config.seed {
         Some(options) => {
             session.report.rows_per_table = options.rows;

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 pub use cycle::cycle;
 pub use data_checks::AllowedChanges;
-pub use session::read_snapshot;
 pub use stairway::stairway;
 
 use crate::data::SeedOptions;

@@ -9,9 +9,9 @@ use sqlx::postgres::PgConnection;
 
 use crate::data::{self, SeedOptions, TableChecksum};
 use crate::database::ScratchDatabase;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
-use crate::runner::{Runner, StepError, Target};
+use crate::runner::{Revisions, Runner, StepError, Target};
 use crate::schema::{self, Snapshot};
 
 /// How long a cancelled step may take to give up before its session is terminated, and again
@@ -19,7 +19,7 @@ use crate::schema::{self, Snapshot};
 const CANCEL_GRACE: Duration = Duration::from_secs(3);
 
 pub struct Session<'a> {
-    pub runner: &'a mut dyn Runner,
+    runner: &'a mut dyn Runner,
     database: &'a ScratchDatabase,
     /// migverify's own connection: snapshots, and the watchdog's cancel.
     observer: PgConnection,
@@ -225,7 +225,7 @@ impl<'a> Session<'a> {
             });
             return Ok(());
         }
-        let committed = read_snapshot(&path)?;
+        let committed = Snapshot::read(&path)?;
         self.check_schema(
             "snapshot_file",
             &committed,
@@ -240,18 +240,13 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    pub fn runner_revisions(&self) -> Revisions {
+        self.runner.revisions().clone()
+    }
+
     pub fn finish(self) -> Report {
         self.report
     }
-}
-
-pub fn read_snapshot(path: &Path) -> Result<Snapshot> {
-    std::fs::read_to_string(path)
-        .map(Snapshot::from_text)
-        .map_err(|source| Error::ReadSnapshot {
-            path: path.to_path_buf(),
-            source,
-        })
 }
 
 impl Session<'_> {

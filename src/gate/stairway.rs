@@ -34,6 +34,7 @@ pub async fn stairway(
         return Ok(session.finish());
     }
     let mut at_parent = session.snapshot().await?;
+    session.check_committed(snapshots, first, &at_parent)?;
     for position in low + 1..=high {
         let parent = revisions.target_at(position - 1);
         let revision = revisions.target_at(position);

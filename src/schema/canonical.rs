@@ -93,6 +93,16 @@ impl Snapshot {
         Snapshot { text }
     }
 
+    /// A committed snapshot file.
+    pub fn read(path: &std::path::Path) -> crate::error::Result<Self> {
+        std::fs::read_to_string(path)
+            .map(Snapshot::from_text)
+            .map_err(|source| crate::error::Error::ReadSnapshot {
+                path: path.to_path_buf(),
+                source,
+            })
+    }
+
     /// A snapshot read back from a file, which an editor may have given CRLF line ends.
     pub fn from_text(text: String) -> Self {
         Snapshot {
