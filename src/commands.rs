@@ -172,10 +172,10 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
         seed,
         allowed_changes: AllowedChanges::new(args.allow_change.clone()),
     };
-    let database = scratch_database(&args.database).await?;
+    let mut database = scratch_database(&args.database).await?;
     let report = match which {
-        Gate::Cycle => gate::cycle(runner.as_mut(), &database, &config).await?,
-        Gate::Stairway => gate::stairway(runner.as_mut(), &database, &config).await?,
+        Gate::Cycle => gate::cycle(runner.as_mut(), &mut database, &config).await?,
+        Gate::Stairway => gate::stairway(runner.as_mut(), &mut database, &config).await?,
     };
     drop(database);
     match args.format {

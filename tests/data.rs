@@ -23,6 +23,28 @@ fn a_round_trip_that_loses_a_column_is_named() {
         failed_checks(&run.json()),
         ["up and down over 20240102 did not restore the content of public.customers.loyalty_note"]
     );
+    let report = run.json();
+    let rows = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["status"] == "fail")
+        .unwrap()["details"]["rows"]
+        .clone();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 5, "up to 5 differing rows are shown: {rows:?}");
+    for row in rows {
+        assert_eq!(row["table"], "public.customers");
+        assert!(row["key"].as_str().unwrap().starts_with("id="), "{row}");
+        assert!(
+            row["before"]
+                .as_str()
+                .unwrap()
+                .starts_with("{\"loyalty_note\":\"loyalty_note-"),
+            "{row}"
+        );
+        assert_eq!(row["after"], "{\"loyalty_note\":null}");
+    }
 }
 
 #[test]
@@ -54,6 +76,18 @@ fn a_change_on_purpose_fails_unless_it_is_allowed() {
         failed_checks(&run.json()),
         ["upgrade of 20240102 changed the content of public.prices.amount"]
     );
+    let report = run.json();
+    let row = &report["checks"][report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["status"] == "fail")
+        .unwrap()]["details"]["rows"][0];
+    let amount = |side: &str| -> i64 {
+        let json: serde_json::Value = serde_json::from_str(row[side].as_str().unwrap()).unwrap();
+        json["amount"].as_i64().unwrap()
+    };
+    assert_eq!(amount("before") * 100, amount("after"), "{row}");
     let run = sandbox.gate(
         "cycle",
         "rewrite-on-purpose",

@@ -6,9 +6,11 @@ mod checksum;
 mod load;
 mod numeric;
 mod plan;
+mod row_diff;
 mod values;
 
 pub use checksum::{checksum_table, checksum_tables, TableChecksum};
 pub use load::load;
 pub use numeric::encode_numeric;
 pub use plan::{plan, Plan, SeedOptions};
+pub use row_diff::{differing_rows, RowDifference};

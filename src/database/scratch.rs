@@ -19,12 +19,16 @@ pub enum ServerChoice {
 
 enum Server {
     Throwaway(TempCluster),
-    Existing { admin: Box<PgConnectOptions> },
+    Existing,
 }
 
 pub struct ScratchDatabase {
     server: Option<Server>,
+    /// The scratch database, then any siblings made for diagnosis; all are dropped together.
+    names: Vec<String>,
     name: String,
+    /// The server's own database (the one the user named, or `postgres`), for CREATE DATABASE.
+    admin: PgConnectOptions,
     options: PgConnectOptions,
     shown_as: String,
     keep: bool,
@@ -61,13 +65,7 @@ impl ScratchDatabase {
                     admin.get_port(),
                     admin.get_username()
                 );
-                (
-                    Server::Existing {
-                        admin: Box::new(admin.clone()),
-                    },
-                    admin,
-                    shown_as,
-                )
+                (Server::Existing, admin, shown_as)
             }
         };
         // Until the database exists there is nothing to drop; `server` going out of scope on
@@ -78,17 +76,32 @@ impl ScratchDatabase {
             .await?;
         // A slow migration is what migverify measures, not something for sqlx to warn about.
         let options = admin
+            .clone()
             .database(&name)
             .log_slow_statements(log::LevelFilter::Off, Duration::ZERO);
         let database = ScratchDatabase {
             server: Some(server),
+            names: vec![name.clone()],
             name,
+            admin: admin.clone(),
             options,
             shown_as,
             keep,
         };
         tracing::info!(database = %database.name, "created the scratch database");
         Ok(database)
+    }
+
+    /// Creates another empty database beside the scratch one (`<scratch>_<suffix>`), dropped
+    /// with it, and returns how to reach it.
+    pub async fn create_sibling(&mut self, suffix: &str) -> Result<PgConnectOptions> {
+        let sibling = format!("{}_{suffix}", self.name);
+        let mut admin = connect(&self.admin).await?;
+        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&sibling)))
+            .execute(&mut admin)
+            .await?;
+        self.names.push(sibling.clone());
+        Ok(self.options.clone().database(&sibling))
     }
 
     pub fn connect_options(&self) -> &PgConnectOptions {
@@ -168,8 +181,10 @@ impl Drop for ScratchDatabase {
         match server {
             // Stopping the cluster removes the database with it.
             Server::Throwaway(cluster) => drop(cluster),
-            Server::Existing { admin } => {
-                Self::drop_on_existing_server(*admin, std::mem::take(&mut self.name))
+            Server::Existing => {
+                for name in std::mem::take(&mut self.names) {
+                    Self::drop_on_existing_server(self.admin.clone(), name)
+                }
             }
         }
     }

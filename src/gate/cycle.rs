@@ -11,7 +11,7 @@ use super::GateConfig;
 
 pub async fn cycle(
     runner: &mut dyn Runner,
-    database: &ScratchDatabase,
+    database: &mut ScratchDatabase,
     config: &GateConfig,
 ) -> Result<Report> {
     let (from, to) = (&config.from, &config.to);
@@ -68,14 +68,21 @@ pub async fn cycle(
     }
     let at_to = session.snapshot().await?;
     session.check_committed(snapshots, to, &at_to)?;
-    if let Some(before) = &seeded {
+    if let (Some(before), Some(options)) = (&seeded, &config.seed) {
         let after = session.checksums().await?;
-        session.report.push_check(data_checks::kept_by_upgrade(
-            &span,
-            before,
-            &after,
-            &config.allowed_changes,
-        ));
+        let findings = data_checks::kept_by_upgrade(before, &after, &config.allowed_changes);
+        let rows = session.differing_rows(&findings, from, options).await?;
+        let passed = format!(
+            "upgrade of {span} kept every row and the content of every column on both sides"
+        );
+        let check = data_checks::data_check(
+            "data_upgrade",
+            &format!("upgrade of {span}"),
+            passed,
+            &findings,
+            rows,
+        );
+        session.report.push_check(check);
         session.report.tables = data_checks::figures(before, &after);
     }
 
@@ -89,11 +96,19 @@ pub async fn cycle(
         &after_down,
         Wording::downgrade(&span, from),
     );
-    if let Some(before) = &seeded {
+    if let (Some(before), Some(options)) = (&seeded, &config.seed) {
         let after = session.checksums().await?;
-        session
-            .report
-            .push_check(data_checks::restored_by_downgrade(&span, before, &after));
+        let findings = data_checks::restored_by_downgrade(before, &after);
+        let rows = session.differing_rows(&findings, from, options).await?;
+        let passed = format!("up and down over {span} restored every row of every table");
+        let check = data_checks::data_check(
+            "data_roundtrip",
+            &format!("up and down over {span}"),
+            passed,
+            &findings,
+            rows,
+        );
+        session.report.push_check(check);
     }
 
     if !session.step(from, to).await? {

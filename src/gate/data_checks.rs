@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::data::TableChecksum;
+use crate::data::{RowDifference, TableChecksum};
 use crate::report::{Check, CheckStatus, TableFigures};
 
 /// `--allow-change TABLE[.COLUMN]`: tables and columns an upgrade is meant to change.
@@ -33,14 +33,21 @@ fn by_table(checksums: &[TableChecksum]) -> BTreeMap<&str, &TableChecksum> {
     checksums.iter().map(|c| (c.table.as_str(), c)).collect()
 }
 
+/// One thing a data check found wrong, and the columns whose rows would show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataFinding {
+    pub table: String,
+    pub columns: Vec<String>,
+    pub message: String,
+}
+
 /// The upgrade keeps every row, and the content of every column present on both sides,
 /// except where a change is allowed.
 pub fn kept_by_upgrade(
-    span: &str,
     before: &[TableChecksum],
     after: &[TableChecksum],
     allowed: &AllowedChanges,
-) -> Check {
+) -> Vec<DataFinding> {
     let after = by_table(after);
     let mut findings = Vec::new();
     for table in before {
@@ -50,77 +57,98 @@ pub fn kept_by_upgrade(
         }
         let Some(now) = after.get(name) else {
             if table.rows > 0 {
-                findings.push(format!("dropped {name} with its {} rows", table.rows));
+                findings.push(finding(
+                    name,
+                    Vec::new(),
+                    format!("dropped {name} with its {} rows", table.rows),
+                ));
             }
             continue;
         };
+        let shared: Vec<String> = table
+            .columns
+            .keys()
+            .filter(|c| now.columns.contains_key(*c))
+            .cloned()
+            .collect();
         if now.rows != table.rows {
-            findings.push(format!(
-                "left {} of the {} rows of {name}",
-                now.rows, table.rows
+            findings.push(finding(
+                name,
+                shared,
+                format!("left {} of the {} rows of {name}", now.rows, table.rows),
             ));
             continue;
         }
-        for (column, digest) in &table.columns {
-            match now.columns.get(column) {
-                Some(now_digest) if now_digest != digest && !allowed.allows(name, Some(column)) => {
-                    findings.push(format!("changed the content of {name}.{column}"))
-                }
-                _ => {}
-            }
+        let changed: Vec<String> = shared
+            .into_iter()
+            .filter(|c| now.columns[c] != table.columns[c] && !allowed.allows(name, Some(c)))
+            .collect();
+        if !changed.is_empty() {
+            let named: Vec<String> = changed.iter().map(|c| format!("{name}.{c}")).collect();
+            findings.push(finding(
+                name,
+                changed,
+                format!("changed the content of {}", named.join(", ")),
+            ));
         }
     }
-    data_check(
-        "data_upgrade",
-        format!("upgrade of {span} kept every row and the content of every column on both sides"),
-        format!("upgrade of {span}"),
-        findings,
-    )
+    findings
 }
 
 /// After up and down again, every table holds exactly what it held.
 pub fn restored_by_downgrade(
-    span: &str,
     before: &[TableChecksum],
     after: &[TableChecksum],
-) -> Check {
+) -> Vec<DataFinding> {
     let after = by_table(after);
     let mut findings = Vec::new();
     for table in before {
         let name = table.table.as_str();
         let Some(now) = after.get(name) else {
-            findings.push(format!("did not restore {name}"));
+            findings.push(finding(name, Vec::new(), format!("did not restore {name}")));
             continue;
         };
+        let columns: Vec<String> = table.columns.keys().cloned().collect();
         if now.rows != table.rows {
-            findings.push(format!(
-                "left {} of the {} rows of {name}",
-                now.rows, table.rows
+            findings.push(finding(
+                name,
+                columns,
+                format!("left {} of the {} rows of {name}", now.rows, table.rows),
             ));
             continue;
         }
-        let lost: Vec<String> = table
-            .columns
-            .iter()
-            .filter(|(column, digest)| now.columns.get(*column) != Some(digest))
-            .map(|(column, _)| format!("{name}.{column}"))
+        let lost: Vec<String> = columns
+            .into_iter()
+            .filter(|c| now.columns.get(c) != table.columns.get(c))
             .collect();
         if !lost.is_empty() {
-            findings.push(format!(
-                "did not restore the content of {}",
-                lost.join(", ")
+            let named: Vec<String> = lost.iter().map(|c| format!("{name}.{c}")).collect();
+            findings.push(finding(
+                name,
+                lost,
+                format!("did not restore the content of {}", named.join(", ")),
             ));
         }
     }
-    data_check(
-        "data_roundtrip",
-        format!("up and down over {span} restored every row of every table"),
-        format!("up and down over {span}"),
-        findings,
-    )
+    findings
 }
 
-fn data_check(name: &str, passed: String, subject: String, findings: Vec<String>) -> Check {
+fn finding(table: &str, columns: Vec<String>, message: String) -> DataFinding {
+    DataFinding {
+        table: table.to_string(),
+        columns,
+        message,
+    }
+}
+
+/// The check for a list of findings, with the differing rows found for them.
+pub fn data_check(
+    name: &str,
+    subject: &str,
+    passed: String,
+    findings: &[DataFinding],
+    rows: Vec<RowDifference>,
+) -> Check {
     if findings.is_empty() {
         return Check {
             name: name.to_string(),
@@ -129,11 +157,12 @@ fn data_check(name: &str, passed: String, subject: String, findings: Vec<String>
             details: json!({}),
         };
     }
+    let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
     Check {
         name: name.to_string(),
         status: CheckStatus::Fail,
-        message: format!("{subject} {}", findings.join("; ")),
-        details: json!({ "findings": findings }),
+        message: format!("{subject} {}", messages.join("; ")),
+        details: json!({ "findings": messages, "rows": rows }),
     }
 }
 
@@ -183,18 +212,31 @@ mod tests {
             10,
             &[("id", "a"), ("total", "B"), ("extra", "d")],
         )];
-        let check = kept_by_upgrade("5", &before, &after, &AllowedChanges::default());
+        let findings = kept_by_upgrade(&before, &after, &AllowedChanges::default());
         assert_eq!(
-            check.message,
-            "upgrade of 5 changed the content of public.orders.total"
+            findings,
+            [finding(
+                "public.orders",
+                vec!["total".into()],
+                "changed the content of public.orders.total".into()
+            )]
         );
         let allowed = AllowedChanges::new(vec!["orders.total".to_string()]);
-        assert_eq!(
-            kept_by_upgrade("5", &before, &after, &allowed).status,
-            CheckStatus::Pass
-        );
+        assert_eq!(kept_by_upgrade(&before, &after, &allowed), []);
         let fewer = [checksum("public.orders", 7, &[("id", "a")])];
-        let check = kept_by_upgrade("5", &before, &fewer, &AllowedChanges::default());
+        let findings = kept_by_upgrade(&before, &fewer, &AllowedChanges::default());
+        assert_eq!(
+            findings[0].message,
+            "left 7 of the 10 rows of public.orders"
+        );
+        assert_eq!(findings[0].columns, ["id"]);
+        let check = data_check(
+            "data_upgrade",
+            "upgrade of 5",
+            String::new(),
+            &findings,
+            Vec::new(),
+        );
         assert_eq!(
             check.message,
             "upgrade of 5 left 7 of the 10 rows of public.orders"
@@ -209,14 +251,11 @@ mod tests {
             10,
             &[("id", "a"), ("note", "empty")],
         )];
-        let check = restored_by_downgrade("5", &before, &after);
+        let findings = restored_by_downgrade(&before, &after);
         assert_eq!(
-            check.message,
-            "up and down over 5 did not restore the content of public.orders.note"
+            findings[0].message,
+            "did not restore the content of public.orders.note"
         );
-        assert_eq!(
-            restored_by_downgrade("5", &before, &before).status,
-            CheckStatus::Pass
-        );
+        assert_eq!(restored_by_downgrade(&before, &before), []);
     }
 }

@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use sqlx::postgres::PgConnection;
 
-use crate::data::{self, SeedOptions, TableChecksum};
-use crate::database::ScratchDatabase;
+use crate::data::{self, RowDifference, SeedOptions, TableChecksum};
+use crate::database::{self, ScratchDatabase};
 use crate::error::Result;
 use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
 use crate::runner::{Revisions, Runner, StepError, Target};
 use crate::schema::{self, Snapshot};
+
+use super::data_checks::DataFinding;
 
 /// How long a cancelled step may take to give up before its session is terminated, and again
 /// before migverify stops waiting for it.
@@ -20,7 +22,9 @@ const CANCEL_GRACE: Duration = Duration::from_secs(3);
 
 pub struct Session<'a> {
     runner: &'a mut dyn Runner,
-    database: &'a ScratchDatabase,
+    database: &'a mut ScratchDatabase,
+    /// The state at --from rebuilt beside the scratch database, once a data check needs it.
+    before: Option<PgConnection>,
     /// migverify's own connection: snapshots, and the watchdog's cancel.
     observer: PgConnection,
     budget: Duration,
@@ -62,7 +66,7 @@ impl<'a> Session<'a> {
     pub async fn open(
         command: &str,
         runner: &'a mut dyn Runner,
-        database: &'a ScratchDatabase,
+        database: &'a mut ScratchDatabase,
         budget: Duration,
         compare_column_order: bool,
     ) -> Result<Self> {
@@ -71,6 +75,7 @@ impl<'a> Session<'a> {
             observer: database.connect().await?,
             runner,
             database,
+            before: None,
             budget,
             compare_column_order,
             report,
@@ -153,6 +158,52 @@ impl<'a> Session<'a> {
         let tables =
             schema::load_tables(&mut self.observer, self.runner.bookkeeping_tables()).await?;
         data::checksum_tables(&mut self.observer, &tables).await
+    }
+
+    /// Up to 5 rows per finding that show it, from the state at `from` rebuilt beside the
+    /// scratch database (seeding is deterministic, so the rebuild holds the very rows seeded).
+    pub async fn differing_rows(
+        &mut self,
+        findings: &[DataFinding],
+        from: &Target,
+        options: &SeedOptions,
+    ) -> Result<Vec<RowDifference>> {
+        const ROWS_PER_FINDING: usize = 5;
+        let wanted: Vec<&DataFinding> = findings
+            .iter()
+            .filter(|f| !f.columns.is_empty())
+            .take(3)
+            .collect();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.before.is_none() {
+            let before = self.database.create_sibling("before").await?;
+            self.runner.upgrade(&before, from).await?;
+            let mut connection = database::connect(&before).await?;
+            let tables =
+                schema::load_tables(&mut connection, self.runner.bookkeeping_tables()).await?;
+            data::load(&before, data::plan(&tables, options)?).await?;
+            self.before = Some(connection);
+        }
+        let before = self.before.as_mut().expect("rebuilt above");
+        let tables = schema::load_tables(before, self.runner.bookkeeping_tables()).await?;
+        let mut rows = Vec::new();
+        for finding in wanted {
+            if let Some(table) = tables.iter().find(|t| t.name == finding.table) {
+                rows.extend(
+                    data::differing_rows(
+                        before,
+                        &mut self.observer,
+                        table,
+                        &finding.columns,
+                        ROWS_PER_FINDING,
+                    )
+                    .await?,
+                );
+            }
+        }
+        Ok(rows)
     }
 
     pub async fn snapshot(&mut self) -> Result<Snapshot> {

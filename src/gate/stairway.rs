@@ -11,7 +11,7 @@ use super::GateConfig;
 
 pub async fn stairway(
     runner: &mut dyn Runner,
-    database: &ScratchDatabase,
+    database: &mut ScratchDatabase,
     config: &GateConfig,
 ) -> Result<Report> {
     let revisions = runner.revisions().clone();

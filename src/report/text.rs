@@ -64,6 +64,18 @@ pub fn render_text(report: &Report, color: bool) -> String {
                     let _ = writeln!(out, "        {line}");
                 }
             }
+            let rows = check.details.get("rows").and_then(|r| r.as_array());
+            for row in rows.into_iter().flatten() {
+                let side = |name: &str| row[name].as_str().unwrap_or("(no row)").to_string();
+                let _ = writeln!(
+                    out,
+                    "        {} {}",
+                    row["table"].as_str().unwrap_or(""),
+                    row["key"].as_str().unwrap_or("")
+                );
+                let _ = writeln!(out, "          before {}", side("before"));
+                let _ = writeln!(out, "          after  {}", side("after"));
+            }
         }
     }
     if report.checks.is_empty() {

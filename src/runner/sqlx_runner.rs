@@ -17,9 +17,9 @@ pub struct SqlxRunner {
     ups: BTreeMap<i64, Migration>,
     downs: BTreeMap<i64, Migration>,
     revisions: Revisions,
-    /// Kept between steps; dropped after a failure so that nothing a failed migration left
-    /// open on it (a transaction, a lock) can block the next step.
-    connection: Option<PgConnection>,
+    /// Kept between steps, with the database it is for; dropped after a failure so that nothing
+    /// a failed migration left open on it (a transaction, a lock) can block the next step.
+    connection: Option<(String, PgConnection)>,
 }
 
 impl SqlxRunner {
@@ -64,18 +64,27 @@ impl SqlxRunner {
         &mut self,
         database: &PgConnectOptions,
     ) -> Result<&mut PgConnection, StepError> {
-        if self.connection.is_none() {
-            let connection = PgConnection::connect_with(database)
+        let wanted = format!(
+            "{}:{}/{}",
+            database.get_host(),
+            database.get_port(),
+            database.get_database().unwrap_or_default()
+        );
+        if self
+            .connection
+            .as_ref()
+            .is_none_or(|(current, _)| *current != wanted)
+        {
+            let mut connection = PgConnection::connect_with(database)
                 .await
                 .map_err(|e| StepError::Connection(describe_sqlx_error(&e)))?;
-            self.connection = Some(connection);
+            connection
+                .ensure_migrations_table()
+                .await
+                .map_err(connection_error)?;
+            self.connection = Some((wanted, connection));
         }
-        let connection = self.connection.as_mut().expect("connected above");
-        connection
-            .ensure_migrations_table()
-            .await
-            .map_err(connection_error)?;
-        Ok(connection)
+        Ok(&mut self.connection.as_mut().expect("connected above").1)
     }
 
     async fn applied(&mut self, database: &PgConnectOptions) -> Result<Vec<i64>, StepError> {
