@@ -71,18 +71,15 @@ pub async fn cycle(
     if let (Some(before), Some(options)) = (&seeded, &config.seed) {
         let after = session.checksums().await?;
         let findings = data_checks::kept_by_upgrade(before, &after, &config.allowed_changes);
-        let rows = session.differing_rows(&findings, from, options).await?;
-        let passed = format!(
-            "upgrade of {span} kept every row and the content of every column on both sides"
+        let wording = (
+            format!("upgrade of {span}"),
+            format!(
+                "upgrade of {span} kept every row and the content of every column on both sides"
+            ),
         );
-        let check = data_checks::data_check(
-            "data_upgrade",
-            &format!("upgrade of {span}"),
-            passed,
-            &findings,
-            rows,
-        );
-        session.report.push_check(check);
+        session
+            .check_data("data_upgrade", wording, findings, from, options)
+            .await?;
         session.report.tables = data_checks::figures(before, &after);
     }
 
@@ -99,16 +96,13 @@ pub async fn cycle(
     if let (Some(before), Some(options)) = (&seeded, &config.seed) {
         let after = session.checksums().await?;
         let findings = data_checks::restored_by_downgrade(before, &after);
-        let rows = session.differing_rows(&findings, from, options).await?;
-        let passed = format!("up and down over {span} restored every row of every table");
-        let check = data_checks::data_check(
-            "data_roundtrip",
-            &format!("up and down over {span}"),
-            passed,
-            &findings,
-            rows,
+        let wording = (
+            format!("up and down over {span}"),
+            format!("up and down over {span} restored every row of every table"),
         );
-        session.report.push_check(check);
+        session
+            .check_data("data_roundtrip", wording, findings, from, options)
+            .await?;
     }
 
     if !session.step(from, to).await? {

@@ -41,92 +41,78 @@ pub struct DataFinding {
     pub message: String,
 }
 
-/// The upgrade keeps every row, and the content of every column present on both sides,
-/// except where a change is allowed.
+/// What an upgrade must keep: every row, and the content of every column present on both
+/// sides, except where a change is allowed.
 pub fn kept_by_upgrade(
     before: &[TableChecksum],
     after: &[TableChecksum],
     allowed: &AllowedChanges,
 ) -> Vec<DataFinding> {
+    compare_tables(before, after, Some(allowed))
+}
+
+/// What a round trip must restore: every table exactly as it was.
+pub fn restored_by_downgrade(
+    before: &[TableChecksum],
+    after: &[TableChecksum],
+) -> Vec<DataFinding> {
+    compare_tables(before, after, None)
+}
+
+/// With `allowed` (an upgrade), columns may come and go and allowed changes pass; without
+/// (a round trip), every column must be back with its content.
+fn compare_tables(
+    before: &[TableChecksum],
+    after: &[TableChecksum],
+    allowed: Option<&AllowedChanges>,
+) -> Vec<DataFinding> {
     let after = by_table(after);
+    let is_allowed =
+        |table: &str, column: Option<&str>| allowed.is_some_and(|a| a.allows(table, column));
     let mut findings = Vec::new();
-    for table in before {
+    for table in before.iter().filter(|t| !is_allowed(&t.table, None)) {
         let name = table.table.as_str();
-        if allowed.allows(name, None) {
-            continue;
-        }
         let Some(now) = after.get(name) else {
-            if table.rows > 0 {
-                findings.push(finding(
+            match allowed {
+                Some(_) if table.rows > 0 => findings.push(finding(
                     name,
                     Vec::new(),
                     format!("dropped {name} with its {} rows", table.rows),
-                ));
+                )),
+                Some(_) => {}
+                None => findings.push(finding(name, Vec::new(), format!("did not restore {name}"))),
             }
             continue;
         };
-        let shared: Vec<String> = table
+        let compared: Vec<String> = table
             .columns
             .keys()
-            .filter(|c| now.columns.contains_key(*c))
+            .filter(|c| allowed.is_none() || now.columns.contains_key(*c))
             .cloned()
             .collect();
         if now.rows != table.rows {
             findings.push(finding(
                 name,
-                shared,
+                compared,
                 format!("left {} of the {} rows of {name}", now.rows, table.rows),
             ));
             continue;
         }
-        let changed: Vec<String> = shared
+        let differing: Vec<String> = compared
             .into_iter()
-            .filter(|c| now.columns[c] != table.columns[c] && !allowed.allows(name, Some(c)))
+            .filter(|c| now.columns.get(c) != table.columns.get(c) && !is_allowed(name, Some(c)))
             .collect();
-        if !changed.is_empty() {
-            let named: Vec<String> = changed.iter().map(|c| format!("{name}.{c}")).collect();
+        if !differing.is_empty() {
+            let named: Vec<String> = differing.iter().map(|c| format!("{name}.{c}")).collect();
+            let verb = if allowed.is_some() {
+                "changed"
+            } else {
+                "did not restore"
+            };
             findings.push(finding(
                 name,
-                changed,
-                format!("changed the content of {}", named.join(", ")),
-            ));
-        }
-    }
-    findings
-}
-
-/// After up and down again, every table holds exactly what it held.
-pub fn restored_by_downgrade(
-    before: &[TableChecksum],
-    after: &[TableChecksum],
-) -> Vec<DataFinding> {
-    let after = by_table(after);
-    let mut findings = Vec::new();
-    for table in before {
-        let name = table.table.as_str();
-        let Some(now) = after.get(name) else {
-            findings.push(finding(name, Vec::new(), format!("did not restore {name}")));
-            continue;
-        };
-        let columns: Vec<String> = table.columns.keys().cloned().collect();
-        if now.rows != table.rows {
-            findings.push(finding(
-                name,
-                columns,
-                format!("left {} of the {} rows of {name}", now.rows, table.rows),
-            ));
-            continue;
-        }
-        let lost: Vec<String> = columns
-            .into_iter()
-            .filter(|c| now.columns.get(c) != table.columns.get(c))
-            .collect();
-        if !lost.is_empty() {
-            let named: Vec<String> = lost.iter().map(|c| format!("{name}.{c}")).collect();
-            findings.push(finding(
-                name,
-                lost,
-                format!("did not restore the content of {}", named.join(", ")),
+                differing,
+                format!("{verb} the content of {}", named.join(", ")),
             ));
         }
     }

@@ -14,7 +14,7 @@ use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
 use crate::runner::{Revisions, Runner, StepError, Target};
 use crate::schema::{self, Snapshot};
 
-use super::data_checks::DataFinding;
+use super::data_checks::{data_check, DataFinding};
 
 /// How long a cancelled step may take to give up before its session is terminated, and again
 /// before migverify stops waiting for it.
@@ -160,9 +160,26 @@ impl<'a> Session<'a> {
         data::checksum_tables(&mut self.observer, &tables).await
     }
 
+    /// Records a data check: passed when nothing was found, else failed with the rows that
+    /// show each finding.
+    pub async fn check_data(
+        &mut self,
+        name: &str,
+        wording: (String, String),
+        findings: Vec<DataFinding>,
+        from: &Target,
+        options: &SeedOptions,
+    ) -> Result<()> {
+        let (subject, passed) = wording;
+        let rows = self.differing_rows(&findings, from, options).await?;
+        self.report
+            .push_check(data_check(name, &subject, passed, &findings, rows));
+        Ok(())
+    }
+
     /// Up to 5 rows per finding that show it, from the state at `from` rebuilt beside the
     /// scratch database (seeding is deterministic, so the rebuild holds the very rows seeded).
-    pub async fn differing_rows(
+    async fn differing_rows(
         &mut self,
         findings: &[DataFinding],
         from: &Target,
