@@ -18,9 +18,13 @@ pub fn render_text(report: &Report, color: bool) -> String {
         }
     };
     let mut out = String::new();
+    let rows = match report.rows_per_table {
+        0 => String::new(),
+        rows => format!(" · {rows} rows per table"),
+    };
     let _ = writeln!(
         out,
-        "migverify {} · {} · budget {}s per step",
+        "migverify {} · {}{rows} · budget {}s per step",
         report.command, report.kind, report.budget_s
     );
 
