@@ -64,6 +64,7 @@ async fn main() {
         &SeedOptions {
             rows,
             table_rows: Default::default(),
+            values: Default::default(),
             seed: 1,
         },
     )

@@ -207,6 +207,9 @@ pub struct SeedArgs {
     /// Seed of the data generator; the same seed gives the same data.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
+    /// Values for a column the seeder cannot fill by itself (repeatable).
+    #[arg(long, value_name = "TABLE.COLUMN=A,B,...", value_parser = parse_values)]
+    pub values: Vec<(String, Vec<String>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -249,4 +252,14 @@ fn parse_table_rows(text: &str) -> Result<(String, u64), String> {
         .parse()
         .map_err(|_| format!("{rows:?} in {text:?} is not a number of rows"))?;
     Ok((table.to_string(), rows))
+}
+
+fn parse_values(text: &str) -> Result<(String, Vec<String>), String> {
+    match text.split_once('=') {
+        Some((column, values)) if column.contains('.') && !values.is_empty() => Ok((
+            column.to_string(),
+            values.split(',').map(str::to_string).collect(),
+        )),
+        _ => Err(format!("{text:?} is not TABLE.COLUMN=A,B,...")),
+    }
 }

@@ -296,6 +296,7 @@ fn seed_options(args: &SeedArgs) -> SeedOptions {
         rows: args.rows,
         table_rows: args.table_rows.iter().cloned().collect(),
         seed: args.seed,
+        values: args.values.iter().cloned().collect(),
     }
 }
 

@@ -43,14 +43,14 @@ pub enum Error {
     EmptyRange { from: String, to: String },
     #[error("{0} is an alembic project; this build of migverify drives sqlx projects only")]
     UnsupportedKind(PathBuf),
-    #[error("cannot seed {table}.{column} under {constraint}: {reason}; lower its rows with --table-rows {table}=N")]
+    #[error("cannot seed {table}.{column} under {constraint}: {reason}; give the column its values with --values {table}.{column}=A,B,... or lower the rows with --table-rows {table}=N")]
     Unseedable {
         table: String,
         column: String,
         constraint: String,
         reason: String,
     },
-    #[error("seeding {table} was refused by {constraint}: {message}; lower its rows with --table-rows {table}=N or report the schema to migverify")]
+    #[error("seeding {table} was refused by {constraint}: {message}; give the column it checks its values with --values {table}.COLUMN=A,B,...")]
     SeedRejected {
         table: String,
         constraint: String,

@@ -183,6 +183,7 @@ async fn seeding_satisfies_every_constraint_of_the_pos_fixture_at_every_revision
                 &SeedOptions {
                     rows,
                     table_rows: Default::default(),
+                    values: Default::default(),
                     seed,
                 },
             )
@@ -286,6 +287,7 @@ async fn every_generated_type_is_accepted_by_the_server() {
         &SeedOptions {
             rows: 1000,
             table_rows: Default::default(),
+            values: Default::default(),
             seed: 5,
         },
     )
@@ -313,6 +315,7 @@ async fn every_generated_type_is_accepted_by_the_server() {
         &SeedOptions {
             rows: 40_000,
             table_rows: Default::default(),
+            values: Default::default(),
             seed: 5,
         },
     );
@@ -402,4 +405,75 @@ fn seed_keeps_a_database_whose_checksums_are_the_ones_cycle_reports() {
         .collect();
     assert_eq!(read, reported);
     sandbox.assert_nothing_left();
+}
+
+#[test]
+fn values_fill_a_column_whose_check_the_seeder_cannot_read() {
+    let project = tempfile::tempdir().unwrap();
+    let file = |name: &str, sql: &str| std::fs::write(project.path().join(name), sql).unwrap();
+    file(
+        "1_create_regions.up.sql",
+        "CREATE TABLE regions (id int PRIMARY KEY, code text NOT NULL CHECK (code ~ '^[a-z]+-[0-9]$'));",
+    );
+    file("1_create_regions.down.sql", "DROP TABLE regions;");
+    file(
+        "2_comment_regions.up.sql",
+        "COMMENT ON TABLE regions IS 'sales regions';",
+    );
+    file(
+        "2_comment_regions.down.sql",
+        "COMMENT ON TABLE regions IS NULL;",
+    );
+    let dir = project.path().display().to_string();
+    let sandbox = Sandbox::new();
+
+    let run = sandbox.run(&["cycle", "-m", &dir, "--rows", "100"]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.output());
+    assert!(
+        run.stderr
+            .starts_with("error: seeding public.regions was refused by regions_code_check"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("--values public.regions.COLUMN=A,B,..."),
+        "{}",
+        run.stderr
+    );
+
+    let run = sandbox.gate(
+        "cycle",
+        "pos",
+        &[
+            "--rows",
+            "10",
+            "--no-full",
+            "--values",
+            "orders.placed_at=2024-01-01",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert!(
+        run.stderr.contains(
+            "--values fills text, character, enum, json, integer and numeric columns only"
+        ),
+        "{}",
+        run.stderr
+    );
+
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &dir,
+        "--rows",
+        "100",
+        "--values",
+        "regions.code=north-1,south-2",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.json()["tables"][0]["rows_before"], 100);
 }

@@ -12,7 +12,8 @@ use sqlx::postgres::PgConnection;
 use super::load::quote_ident;
 use crate::error::Result;
 
-const CHUNKS_IN_FLIGHT: usize = 64;
+const CHUNKS_IN_FLIGHT: usize = 8;
+const BLOCK_BYTES: usize = 256 * 1024;
 use crate::schema::Table;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -68,10 +69,16 @@ pub async fn checksum_table(connection: &mut PgConnection, table: &Table) -> Res
     let column_count = names.len();
     let hashing = tokio::task::spawn_blocking(move || hash_rows(chunks, column_count));
     let mut stream = connection.copy_out_raw(&statement).await?;
+    // The server sends a message per row: pass them on in blocks, not a channel send each.
+    let mut block = bytes::BytesMut::with_capacity(BLOCK_BYTES);
     while let Some(chunk) = stream.try_next().await? {
-        if sender.send(chunk).is_err() {
+        block.extend_from_slice(&chunk);
+        if block.len() >= BLOCK_BYTES && sender.send(block.split().freeze()).is_err() {
             break;
         }
+    }
+    if !block.is_empty() {
+        let _ = sender.send(block.freeze());
     }
     drop(sender);
     let (rows, whole, per_column) = hashing

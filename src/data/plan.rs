@@ -14,6 +14,9 @@ pub struct SeedOptions {
     pub rows: u64,
     /// Per-table row counts, by qualified name (`public.orders`) or bare name (`orders`).
     pub table_rows: HashMap<String, u64>,
+    /// Values for particular columns, by `table.column` (the table qualified or bare): for
+    /// columns whose constraints the seeder cannot read.
+    pub values: HashMap<String, Vec<String>>,
     pub seed: u64,
 }
 
@@ -111,8 +114,18 @@ pub fn plan(tables: &[Table], options: &SeedOptions) -> Result<Plan> {
                 tracing::debug!(table = %table.name, check = %check.name, "check not understood; left to the server");
             }
         }
+        let bare = table.name.rsplit('.').next().unwrap_or(&table.name);
         for column in &mut columns {
             column.bounds = bounds.remove(&column.name).unwrap_or_default();
+            let given = [&table.name, bare]
+                .iter()
+                .find_map(|t| options.values.get(&format!("{t}.{}", column.name)));
+            if let Some(values) = given {
+                if !takes_values_as_text(&column.data_type) {
+                    return Err(unseedable(table, &column.name, "--values", "--values fills text, character, enum, json, integer and numeric columns only"));
+                }
+                column.bounds.allowed = Some(values.clone());
+            }
         }
 
         // References first: a key made of references must combine its parents distinctly.
@@ -333,6 +346,21 @@ fn unseedable(table: &Table, column: &str, constraint: &str, reason: &str) -> Er
         constraint: constraint.to_string(),
         reason: reason.to_string(),
     }
+}
+
+/// Types whose values `--values` can give as text.
+fn takes_values_as_text(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Text { .. }
+            | DataType::Char { .. }
+            | DataType::Enum { .. }
+            | DataType::Json
+            | DataType::Int2
+            | DataType::Int4
+            | DataType::Int8
+            | DataType::Numeric { .. }
+    )
 }
 
 /// FNV-1a: a stable hash of names, the same on every run and platform.

@@ -250,11 +250,13 @@ fn write_text_as(data_type: &DataType, text: &str, out: &mut BytesMut) {
                 DataType::Int2 => to_sql(value as i16, &Type::INT2, out),
                 DataType::Int4 => to_sql(value as i32, &Type::INT4, out),
                 DataType::Int8 => to_sql(value as i64, &Type::INT8, out),
-                _ => field(out, |out| {
+                DataType::Numeric { scale, .. } => field(out, |out| {
                     let mut bytes = Vec::new();
-                    encode_numeric((value * 100.0).round() as i128, 2, &mut bytes);
+                    let unscaled = (value * 10f64.powi(*scale as i32)).round() as i128;
+                    encode_numeric(unscaled, *scale, &mut bytes);
                     out.put_slice(&bytes);
                 }),
+                _ => unreachable!("matched as a number above"),
             }
         }
         _ => to_sql(text, &Type::TEXT, out),
