@@ -4,7 +4,8 @@
 //! - seeding: migverify's generator streaming binary COPY, against a server-side binary
 //!   `COPY ... FROM` a file that holds the very same rows;
 //! - checksum: count and sha256 in key order streamed out, against a server-side
-//!   `COPY ... TO '/dev/null'`, and against the same in key order.
+//!   `COPY ... TO '/dev/null'`, and against the same in key order;
+//! - the whole `cycle --rows N` on the POS fixture, against the COPY work it does, server-side.
 //!
 //! Run with `cargo bench --bench data` (MIGVERIFY_BENCH_ROWS overrides the row count).
 
@@ -17,7 +18,7 @@ use migverify::database::{ScratchDatabase, ServerChoice};
 use migverify::schema;
 use sqlx::PgConnection;
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const TABLE: &str = "CREATE TABLE bench_orders (
     id bigint PRIMARY KEY, store_id integer NOT NULL, status text NOT NULL,
     total numeric(12, 2) NOT NULL, placed_at timestamptz NOT NULL, note varchar(64))";
@@ -105,10 +106,11 @@ async fn main() {
         data::load(&options, plan.clone()).await.unwrap();
         measured.push(started.elapsed());
     }
+    let load_reference = median(references);
     report(
         "seed",
         median(measured),
-        median(references),
+        load_reference,
         "server-side binary COPY FROM file",
     );
 
@@ -130,10 +132,11 @@ async fn main() {
         assert_eq!(checksum.rows, rows);
     }
     let measured = median(measured);
+    let read_reference = median(references);
     report(
         "checksum",
         measured,
-        median(references),
+        read_reference,
         "server-side COPY TO '/dev/null'",
     );
     // Key order is part of the checksum's definition; this shows what it costs the server alone.
@@ -142,5 +145,34 @@ async fn main() {
         measured,
         median(ordered),
         "the same, ORDER BY the key",
+    );
+    drop(connection);
+    drop(database);
+
+    // The whole gate on the POS fixture: its six tables are loaded once and read three times
+    // (at --from, after the upgrade, after the downgrade). Against that much COPY work on the
+    // server alone, estimated from the 6-column table above.
+    let started = Instant::now();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_migverify"))
+        .args([
+            "cycle",
+            "-q",
+            "--format",
+            "json",
+            "--rows",
+            &rows.to_string(),
+            "-m",
+        ])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations-fixtures/pos"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let server_work = 6 * load_reference + 18 * read_reference;
+    report(
+        "cycle on POS (wall)",
+        started.elapsed(),
+        server_work,
+        "6 loads + 18 reads, server-side",
     );
 }
