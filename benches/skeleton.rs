@@ -1,7 +1,7 @@
 //! Speed of the skeleton, each figure as a ratio to a reference measured in the same run
 //! (DESIGN.md, "Speed"): absolute seconds drift between machines, ratios do not.
 //!
-//! - cluster ready: `TempCluster::start` against initdb --no-sync + `pg_ctl start -w` by hand;
+//! - cluster ready: `TempCluster::start` against initdb --no-sync + pg_ctl start by hand;
 //! - one sqlx step: the runner applying a migration against the same SQL run directly;
 //! - cycle on the POS fixture: the whole binary, against the cluster reference.
 //!
@@ -70,12 +70,18 @@ fn reference_cluster_start(binaries: &ServerBinaries) -> Duration {
         dir.path().display()
     );
     let start = server_command(&binaries.program("pg_ctl"))
-        .args(["start", "-w", "-D"])
+        .args(["start", "-W", "-D"])
         .arg(&data)
         .args(["-o", &options])
         .status()
         .unwrap();
     assert!(start.success());
+    // pg_ctl -w polls every 100 ms; poll the way migverify does, so the two compare fairly.
+    while std::fs::read_to_string(data.join("postmaster.pid")).map_or(true, |pid| {
+        pid.lines().nth(7).map(str::trim) != Some("ready")
+    }) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let elapsed = started.elapsed();
     server_command(&binaries.program("pg_ctl"))
         .args(["stop", "-m", "immediate", "-D"])
@@ -101,7 +107,7 @@ fn bench_cluster_start(binaries: &ServerBinaries) -> Duration {
         "throwaway cluster ready",
         median(measured),
         reference,
-        "initdb + pg_ctl start -w",
+        "initdb + start, polled like migverify",
     );
     reference
 }
@@ -191,7 +197,7 @@ fn bench_cycle(cluster_reference: Duration) {
         "cycle on the POS fixture (wall)",
         median(runs),
         cluster_reference,
-        "initdb + pg_ctl start -w",
+        "initdb + start, polled like migverify",
     );
 }
 
