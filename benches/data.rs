@@ -9,8 +9,12 @@
 //!
 //! Run with `cargo bench --bench data` (MIGVERIFY_BENCH_ROWS overrides the row count).
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
+
+use common::{median, report, ROUNDS};
 
 use bytes::{BufMut, BytesMut};
 use migverify::data::{self, SeedOptions};
@@ -18,24 +22,9 @@ use migverify::database::{ScratchDatabase, ServerChoice};
 use migverify::schema;
 use sqlx::PgConnection;
 
-const ROUNDS: usize = 5;
 const TABLE: &str = "CREATE TABLE bench_orders (
     id bigint PRIMARY KEY, store_id integer NOT NULL, status text NOT NULL,
     total numeric(12, 2) NOT NULL, placed_at timestamptz NOT NULL, note varchar(64))";
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn report(what: &str, measured: Duration, reference: Duration, reference_name: &str) {
-    println!(
-        "{what:<22} {:>8.3} s   reference {reference_name:<34} {:>8.3} s   ratio {:.2}x",
-        measured.as_secs_f64(),
-        reference.as_secs_f64(),
-        measured.as_secs_f64() / reference.as_secs_f64()
-    );
-}
 
 async fn execute(connection: &mut PgConnection, sql: &str) {
     sqlx::raw_sql(sql).execute(connection).await.unwrap();

@@ -7,31 +7,20 @@
 //!
 //! Run with `cargo bench --bench skeleton`.
 
+mod common;
+
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{median, report, ROUNDS};
+
 use migverify::database::{ScratchDatabase, ServerBinaries, ServerChoice, TempCluster};
 use migverify::runner::{Runner, SqlxRunner, Target};
 use sqlx::{Connection, PgConnection};
 
-const ROUNDS: usize = 5;
 const STEPS: usize = 40;
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn report(what: &str, measured: Duration, reference: Duration, reference_name: &str) {
-    println!(
-        "{what:<34} {:>9.2} ms   reference {reference_name:<28} {:>9.2} ms   ratio {:.2}x",
-        measured.as_secs_f64() * 1e3,
-        reference.as_secs_f64() * 1e3,
-        measured.as_secs_f64() / reference.as_secs_f64()
-    );
-}
 
 /// initdb and pg_ctl as migverify would run them, as an unprivileged user when root.
 fn server_command(program: &Path) -> Command {

@@ -1,0 +1,20 @@
+//! What both benches print: each figure beside its reference from the same run, and the ratio.
+
+use std::time::Duration;
+
+/// Rounds of each measurement; the median is reported.
+pub const ROUNDS: usize = 5;
+
+pub fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+pub fn report(what: &str, measured: Duration, reference: Duration, reference_name: &str) {
+    println!(
+        "{what:<32} {:>9.3} s   reference {reference_name:<38} {:>9.3} s   ratio {:.2}x",
+        measured.as_secs_f64(),
+        reference.as_secs_f64(),
+        measured.as_secs_f64() / reference.as_secs_f64()
+    );
+}
