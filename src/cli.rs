@@ -139,6 +139,9 @@ pub struct ProjectArgs {
     /// Force the kind of project.
     #[arg(long, value_enum)]
     pub kind: Option<Kind>,
+    /// The interpreter for alembic projects (default: $MIGVERIFY_PYTHON, <project>/.venv, python3).
+    #[arg(long, value_name = "PATH")]
+    pub python: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

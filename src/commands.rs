@@ -97,7 +97,7 @@ async fn run(command: Command, color: bool) -> Result<Verdict> {
 }
 
 async fn open_runner(project: &ProjectArgs) -> Result<Box<dyn Runner>> {
-    runner::open(&project.migrations, project.kind).await
+    runner::open(&project.migrations, project.kind, project.python.as_deref()).await
 }
 
 async fn scratch_database(args: &DatabaseArgs) -> Result<ScratchDatabase> {

@@ -41,8 +41,7 @@ pub enum Error {
     AmbiguousRevision(String, String),
     #[error("--from {from} is not before --to {to}")]
     EmptyRange { from: String, to: String },
-    #[error("{0} is an alembic project; this build of migverify drives sqlx projects only")]
-    UnsupportedKind(PathBuf),
+
     #[error("cannot seed {table}.{column} under {constraint}: {reason}; give the column its values with --values {table}.{column}=A,B,... or lower the rows with --table-rows {table}=N")]
     Unseedable {
         table: String,
@@ -72,6 +71,8 @@ pub enum Error {
     NoServerBinaries,
     #[error("running as root, but no unprivileged user (postgres or nobody) exists to run initdb and postgres as")]
     NoUnprivilegedUser,
+    #[error("cannot run the alembic helper with {python}: {message} (pass --python, set MIGVERIFY_PYTHON, or create the project's .venv with alembic)")]
+    PythonUnavailable { python: PathBuf, message: String },
     #[error("throwaway PostgreSQL failed to start: {0}")]
     ClusterStart(String),
     #[error("cannot reach PostgreSQL at {url}: {message}")]
@@ -96,13 +97,13 @@ impl Error {
             | UnknownRevision(_)
             | AmbiguousRevision(..)
             | EmptyRange { .. }
-            | UnsupportedKind(_)
             | Unseedable { .. }
             | SeedRejected { .. }
             | ReadSnapshot { .. }
             | WriteFile { .. } => exit_code::BAD_INPUT,
             NoServerBinaries
             | NoUnprivilegedUser
+            | PythonUnavailable { .. }
             | ClusterStart(_)
             | Unreachable { .. }
             | Database(_)

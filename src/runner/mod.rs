@@ -1,6 +1,7 @@
 //! Runners drive one kind of migration project up and down. They know revisions and how to
 //! apply them, and nothing of schemas, data or reports.
 
+mod alembic_runner;
 mod revisions;
 mod sqlx_runner;
 
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use sqlx::postgres::PgConnectOptions;
 
+pub use alembic_runner::AlembicRunner;
 pub use revisions::{Revision, Revisions, Target};
 pub use sqlx_runner::SqlxRunner;
 
@@ -41,6 +43,8 @@ pub enum StepError {
     Failed { revision: String, message: String },
     #[error("{revision} has no down migration, so it cannot be reverted")]
     NoDown { revision: String },
+    #[error("{revision} is irreversible: its downgrade raises NotImplementedError ({message})")]
+    Irreversible { revision: String, message: String },
     #[error("lost the connection to the scratch database: {0}")]
     Connection(String),
 }
@@ -73,7 +77,11 @@ pub trait Runner: Send {
 }
 
 /// Finds the migration project in `dir` and opens the runner for its kind.
-pub async fn open(dir: &Path, forced: Option<Kind>) -> Result<Box<dyn Runner>> {
+pub async fn open(
+    dir: &Path,
+    forced: Option<Kind>,
+    python: Option<&Path>,
+) -> Result<Box<dyn Runner>> {
     if !dir.is_dir() {
         return Err(Error::MissingDirectory(dir.to_path_buf()));
     }
@@ -83,7 +91,7 @@ pub async fn open(dir: &Path, forced: Option<Kind>) -> Result<Box<dyn Runner>> {
         None => Kind::Sqlx,
     };
     match kind {
-        Kind::Alembic => Err(Error::UnsupportedKind(dir.to_path_buf())),
+        Kind::Alembic => Ok(Box::new(AlembicRunner::open(dir, python).await?)),
         Kind::Sqlx => Ok(Box::new(SqlxRunner::open(&sqlx_migrations_dir(dir)).await?)),
     }
 }

@@ -19,6 +19,44 @@ pub fn fixture(name: &str) -> String {
         .to_string()
 }
 
+/// The interpreter the alembic tests run in: `<repo>/.venv`, made from
+/// requirements-alembic.txt when it is missing, so that `cargo test` needs no setup.
+pub fn alembic_python() -> PathBuf {
+    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PYTHON
+        .get_or_init(|| {
+            let venv = repo_path(".venv");
+            let python = venv.join("bin/python");
+            let ready = |python: &Path| {
+                Command::new(python)
+                    .args(["-c", "import alembic, sqlalchemy, psycopg2"])
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            if !ready(&python) {
+                let made = Command::new("python3")
+                    .arg("-m")
+                    .arg("venv")
+                    .arg(&venv)
+                    .status()
+                    .unwrap();
+                assert!(made.success(), "cannot create {}", venv.display());
+                let installed = Command::new(&python)
+                    .args(["-m", "pip", "install", "-q", "-r"])
+                    .arg(repo_path("requirements-alembic.txt"))
+                    .status()
+                    .unwrap();
+                assert!(
+                    installed.success() && ready(&python),
+                    "cannot install alembic into {}",
+                    venv.display()
+                );
+            }
+            python
+        })
+        .clone()
+}
+
 pub struct Run {
     pub code: i32,
     pub stdout: String,
@@ -68,6 +106,7 @@ impl Sandbox {
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .env_remove("MIGVERIFY_DATABASE_URL")
+            .env("MIGVERIFY_PYTHON", alembic_python())
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         command
     }

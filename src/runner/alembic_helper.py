@@ -1,0 +1,116 @@
+# migverify's alembic helper: one long-lived process in the project's own interpreter, driven
+# over JSON lines on stdin/stdout. It uses alembic's Config, ScriptDirectory and command API, so
+# it never parses CLI output. Shipped inside the migverify binary.
+import ast
+import inspect
+import json
+import os
+import sys
+import textwrap
+import traceback
+import types
+
+# The protocol owns the real stdout; anything a migration prints goes to stderr.
+protocol = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+
+def reply(**message):
+    protocol.write(json.dumps(message) + "\n")
+
+
+try:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    import sqlalchemy
+except Exception as error:  # the interpreter lacks alembic or SQLAlchemy
+    reply(ok=False, fatal=True, error=f"cannot import alembic in {sys.executable}: {error}")
+    sys.exit(0)
+
+project, ini = sys.argv[1], sys.argv[2]
+os.chdir(project)
+
+
+def config(url=None, x=()):
+    cfg = Config(ini) if os.path.exists(ini) else Config()
+    if not os.path.exists(ini):
+        cfg.set_main_option("script_location", project)
+    if url is not None:
+        # Every channel an env.py may read the URL from: the ini option, -x url=, env vars.
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        cfg.cmd_opts = types.SimpleNamespace(x=[f"url={url}", *x])
+        for name in ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_URL", "ALEMBIC_DATABASE_URL"):
+            os.environ[name] = url
+    return cfg
+
+
+def has_down(script):
+    """False when downgrade() does nothing or raises NotImplementedError."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(script.module.downgrade)))
+    except (OSError, TypeError, AttributeError):
+        return True
+    body = [
+        node
+        for node in tree.body[0].body
+        if not (isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant))
+    ]
+    if all(isinstance(node, ast.Pass) for node in body):
+        return False
+    if len(body) == 1 and isinstance(body[0], ast.Raise):
+        raised = body[0].exc
+        name = getattr(raised, "id", None) or getattr(getattr(raised, "func", None), "id", None)
+        return name != "NotImplementedError"
+    return True
+
+
+def revisions():
+    scripts = list(ScriptDirectory.from_config(config()).walk_revisions("base", "heads"))
+    scripts.reverse()  # walk_revisions goes head to base; parents must come first
+    return [
+        {
+            "id": script.revision,
+            "parents": list(script._normalized_down_revisions),
+            "description": (script.doc or "").strip(),
+            "has_down": has_down(script),
+        }
+        for script in scripts
+    ]
+
+
+def current(url):
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    with engine.connect() as connection:
+        heads = MigrationContext.configure(connection).get_current_heads()
+    engine.dispose()
+    return list(heads)
+
+
+def handle(request):
+    op = request["op"]
+    if op == "revisions":
+        return {"revisions": revisions()}
+    if op == "current":
+        return {"heads": current(request["url"])}
+    cfg = config(request["url"], request.get("x", ()))
+    if op == "upgrade":
+        command.upgrade(cfg, request["target"])
+    elif op == "downgrade":
+        command.downgrade(cfg, request["target"])
+    else:
+        raise ValueError(f"unknown request {op!r}")
+    return {}
+
+
+reply(ok=True, ready=True)
+for line in sys.stdin:
+    try:
+        reply(ok=True, **handle(json.loads(line)))
+    except NotImplementedError as error:
+        reply(ok=False, irreversible=True, error=str(error) or "NotImplementedError",
+              traceback=traceback.format_exc(limit=-4))
+    except Exception as error:
+        reply(ok=False, error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc(limit=-4))

@@ -1,0 +1,277 @@
+//! Runs alembic projects through one long-lived Python helper in the project's own interpreter
+//! (`alembic_helper.py`, shipped inside the binary), speaking JSON lines. Starting Python per
+//! step would cost seconds over a long history.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use sqlx::postgres::PgConnectOptions;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::{Kind, Revision, Revisions, Runner, StepError, Target};
+use crate::error::{Error, Result};
+
+const HELPER: &str = include_str!("alembic_helper.py");
+
+pub struct AlembicRunner {
+    helper: Helper,
+    revisions: Revisions,
+}
+
+struct Helper {
+    /// Killed when dropped, so the helper never outlives a run.
+    _process: Child,
+    requests: ChildStdin,
+    replies: Lines<BufReader<ChildStdout>>,
+}
+
+impl Helper {
+    async fn start(python: &Path, project: &Path) -> Result<Self> {
+        let unavailable = |message: String| Error::PythonUnavailable {
+            python: python.to_path_buf(),
+            message,
+        };
+        let project = std::path::absolute(project)?;
+        let mut process = Command::new(python)
+            .arg("-c")
+            .arg(HELPER)
+            .arg(&project)
+            .arg(project.join("alembic.ini"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| unavailable(e.to_string()))?;
+        let requests = process.stdin.take().expect("piped");
+        let replies = BufReader::new(process.stdout.take().expect("piped")).lines();
+        let mut helper = Helper {
+            _process: process,
+            requests,
+            replies,
+        };
+        let hello = helper
+            .reply()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if hello["ok"] != true {
+            return Err(unavailable(
+                hello["error"]
+                    .as_str()
+                    .unwrap_or("the helper did not start")
+                    .to_string(),
+            ));
+        }
+        Ok(helper)
+    }
+
+    async fn reply(&mut self) -> std::result::Result<Value, StepError> {
+        match self.replies.next_line().await {
+            Ok(Some(line)) => serde_json::from_str(&line).map_err(|e| {
+                StepError::Connection(format!("the alembic helper said {line:?}: {e}"))
+            }),
+            Ok(None) => Err(StepError::Connection(
+                "the alembic helper exited".to_string(),
+            )),
+            Err(error) => Err(StepError::Connection(format!(
+                "the alembic helper is unreachable: {error}"
+            ))),
+        }
+    }
+
+    async fn call(&mut self, request: Value) -> std::result::Result<Value, StepError> {
+        let line = format!("{request}\n");
+        if let Err(error) = self.requests.write_all(line.as_bytes()).await {
+            return Err(StepError::Connection(format!(
+                "the alembic helper is gone: {error}"
+            )));
+        }
+        self.reply().await
+    }
+}
+
+impl AlembicRunner {
+    pub async fn open(dir: &Path, python: Option<&Path>) -> Result<Self> {
+        let python = choose_python(dir, python);
+        let mut helper = Helper::start(&python, dir).await?;
+        let listed = helper
+            .call(json!({ "op": "revisions" }))
+            .await
+            .map_err(|e| malformed(dir, e.to_string()))?;
+        if listed["ok"] != true {
+            let message = listed["error"]
+                .as_str()
+                .unwrap_or("cannot read the revisions")
+                .to_string();
+            return Err(malformed(dir, message));
+        }
+        let revisions: Vec<Revision> = serde_json::from_value(listed["revisions"].clone())
+            .map_err(|e| malformed(dir, e.to_string()))?;
+        if revisions.is_empty() {
+            return Err(Error::NoMigrations(dir.to_path_buf()));
+        }
+        Ok(AlembicRunner {
+            helper,
+            revisions: Revisions::new(revisions),
+        })
+    }
+
+    /// One revision up or down; a failure names it.
+    async fn step(
+        &mut self,
+        database: &PgConnectOptions,
+        op: &str,
+        target: &Target,
+        revision: &str,
+    ) -> std::result::Result<(), StepError> {
+        let reply = self
+            .helper
+            .call(
+                json!({ "op": op, "url": sqlalchemy_url(database), "target": target.to_string() }),
+            )
+            .await?;
+        if reply["ok"] == true {
+            return Ok(());
+        }
+        let message = reply["error"].as_str().unwrap_or("failed").to_string();
+        let traceback = reply["traceback"].as_str().unwrap_or("").trim().to_string();
+        if reply["irreversible"] == true {
+            return Err(StepError::Irreversible {
+                revision: revision.to_string(),
+                message,
+            });
+        }
+        Err(StepError::Failed {
+            revision: revision.to_string(),
+            message: if traceback.is_empty() {
+                message
+            } else {
+                format!("{message}\n{traceback}")
+            },
+        })
+    }
+}
+
+#[async_trait]
+impl Runner for AlembicRunner {
+    fn kind(&self) -> Kind {
+        Kind::Alembic
+    }
+
+    fn revisions(&self) -> &Revisions {
+        &self.revisions
+    }
+
+    fn bookkeeping_tables(&self) -> &'static [&'static str] {
+        &["alembic_version"]
+    }
+
+    async fn current(
+        &mut self,
+        database: &PgConnectOptions,
+    ) -> std::result::Result<Target, StepError> {
+        let reply = self
+            .helper
+            .call(json!({ "op": "current", "url": sqlalchemy_url(database) }))
+            .await?;
+        if reply["ok"] != true {
+            return Err(StepError::Connection(
+                reply["error"]
+                    .as_str()
+                    .unwrap_or("cannot read alembic_version")
+                    .to_string(),
+            ));
+        }
+        match reply["heads"].as_array().map(Vec::as_slice) {
+            Some([head]) => Ok(Target::Revision(
+                head.as_str().unwrap_or_default().to_string(),
+            )),
+            _ => Ok(Target::Base),
+        }
+    }
+
+    async fn upgrade(
+        &mut self,
+        database: &PgConnectOptions,
+        target: &Target,
+    ) -> std::result::Result<(), StepError> {
+        let from = self.current(database).await?;
+        let (low, high) = (
+            self.revisions.position(&from),
+            self.revisions.position(target),
+        );
+        for position in low + 1..=high {
+            let next = self.revisions.target_at(position);
+            self.step(database, "upgrade", &next, &next.to_string())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn downgrade(
+        &mut self,
+        database: &PgConnectOptions,
+        target: &Target,
+    ) -> std::result::Result<(), StepError> {
+        let from = self.current(database).await?;
+        let (high, low) = (
+            self.revisions.position(&from),
+            self.revisions.position(target),
+        );
+        for position in (low..high).rev() {
+            let reverted = self.revisions.target_at(position + 1).to_string();
+            self.step(
+                database,
+                "downgrade",
+                &self.revisions.target_at(position),
+                &reverted,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// `--python`, else `$MIGVERIFY_PYTHON`, else the project's `.venv`, else `python3`.
+fn choose_python(project: &Path, given: Option<&Path>) -> PathBuf {
+    if let Some(python) = given {
+        return python.to_path_buf();
+    }
+    if let Some(python) = std::env::var_os("MIGVERIFY_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = project.join(".venv/bin/python");
+    if venv.is_file() {
+        return venv;
+    }
+    PathBuf::from("python3")
+}
+
+/// The scratch database as SQLAlchemy names it (no password: libpq takes one from PGPASSWORD
+/// or .pgpass).
+fn sqlalchemy_url(options: &PgConnectOptions) -> String {
+    let database = options.get_database().unwrap_or("postgres");
+    let user = options.get_username();
+    match options.get_socket() {
+        Some(dir) => format!(
+            "postgresql+psycopg2://{user}@/{database}?host={}&port={}",
+            dir.display(),
+            options.get_port()
+        ),
+        None => format!(
+            "postgresql+psycopg2://{user}@{}:{}/{database}",
+            options.get_host(),
+            options.get_port()
+        ),
+    }
+}
+
+fn malformed(dir: &Path, message: String) -> Error {
+    Error::MalformedMigration {
+        dir: dir.to_path_buf(),
+        message,
+    }
+}
