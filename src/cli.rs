@@ -142,6 +142,15 @@ pub struct ProjectArgs {
     /// The interpreter for alembic projects (default: $MIGVERIFY_PYTHON, <project>/.venv, python3).
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
+    /// The alembic.ini of an alembic project (default: <project>/alembic.ini).
+    #[arg(long, value_name = "FILE")]
+    pub alembic_ini: Option<PathBuf>,
+    /// Passed to alembic as -x KEY=VALUE (repeatable).
+    #[arg(short = 'x', value_name = "KEY=VALUE")]
+    pub x: Vec<String>,
+    /// An environment variable for env.py (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]
@@ -264,5 +273,12 @@ fn parse_values(text: &str) -> Result<(String, Vec<String>), String> {
             values.split(',').map(str::to_string).collect(),
         )),
         _ => Err(format!("{text:?} is not TABLE.COLUMN=A,B,...")),
+    }
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
     }
 }

@@ -16,7 +16,7 @@ use crate::gate::{self, AllowedChanges, GateConfig};
 /// the extra trip costs more than it tells.
 const FULL_CYCLE_MAX_ROWS: u64 = 100_000;
 use crate::report::{render_text, Verdict};
-use crate::runner::{self, Runner, Target};
+use crate::runner::{self, Runner, RunnerOptions, Target};
 use crate::schema::{self, Snapshot};
 
 /// Runs a command, or stops it at SIGINT/SIGTERM; returns the exit code. Interrupting drops the
@@ -97,7 +97,13 @@ async fn run(command: Command, color: bool) -> Result<Verdict> {
 }
 
 async fn open_runner(project: &ProjectArgs) -> Result<Box<dyn Runner>> {
-    runner::open(&project.migrations, project.kind, project.python.as_deref()).await
+    let options = RunnerOptions {
+        python: project.python.clone(),
+        alembic_ini: project.alembic_ini.clone(),
+        x: project.x.clone(),
+        env: project.env.clone(),
+    };
+    runner::open(&project.migrations, project.kind, &options).await
 }
 
 async fn scratch_database(args: &DatabaseArgs) -> Result<ScratchDatabase> {

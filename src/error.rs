@@ -15,7 +15,7 @@ pub mod exit_code {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     // A migration raised outside a gate (snapshot, diff): exit 1, like a failed check.
-    #[error("migration {0}")]
+    #[error("{0}")]
     Migration(#[from] crate::runner::StepError),
 
     // Bad input: exit 2.
@@ -87,6 +87,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         use Error::*;
         match self {
+            Migration(crate::runner::StepError::ElsewhereMigrated { .. }) => exit_code::ENVIRONMENT,
             Migration(_) => exit_code::CHECK_FAILED,
             MissingDirectory(_)
             | NoMigrations(_)

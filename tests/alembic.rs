@@ -93,3 +93,73 @@ fn a_missing_interpreter_gets_exit_3_and_one_sentence() {
         run.stderr
     );
 }
+
+#[test]
+fn an_env_py_that_reads_only_database_url_runs_on_the_scratch_database() {
+    let sandbox = Sandbox::new();
+    let settings = ["--env", "POS_REGION=apac", "-x", "tenant=demo"];
+    let run = sandbox.gate(
+        "cycle",
+        "alembic-env-database-url",
+        &[&["--rows", "100"][..], &settings].concat(),
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.json()["tables"][0]["table"], "public.tills");
+
+    // Without the settings env.py needs, it fails before migrating: exit 3, saying why.
+    let run = sandbox.gate(
+        "cycle",
+        "alembic-env-database-url",
+        &["--rows", "100", "-x", "tenant=demo"],
+    );
+    assert_eq!(run.code, 3, "{}", run.output());
+    assert!(
+        run.stderr
+            .contains("could not check (KeyError: 'POS_REGION')"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_env_py_that_points_elsewhere_is_refused_before_it_migrates_anything() {
+    use migverify::database::{ServerBinaries, TempCluster};
+    use sqlx::Connection;
+    let other = TempCluster::start(&ServerBinaries::locate().unwrap()).unwrap();
+    let url = format!(
+        "postgresql+psycopg2://postgres@/postgres?host={}&port={}",
+        other.socket_dir().display(),
+        other.port()
+    );
+    let sandbox = Sandbox::new();
+    let output = sandbox
+        .command(&[
+            "cycle",
+            "-m",
+            &fixture("broken-alembic-env-elsewhere"),
+            "--rows",
+            "100",
+        ])
+        .env("MIGVERIFY_TEST_OTHER_URL", &url)
+        .output()
+        .unwrap();
+    let run = common::to_run(output, std::time::Duration::ZERO);
+    assert_eq!(run.code, 3, "{}", run.output());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.output());
+    assert!(
+        run.stderr.starts_with("error: env.py reaches database postgres, not migverify's scratch database, so nothing was migrated"),
+        "{}",
+        run.stderr
+    );
+    let mut connection = sqlx::PgConnection::connect_with(&other.connect_options("postgres"))
+        .await
+        .unwrap();
+    let touched: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_class WHERE relname IN ('tills', 'alembic_version')",
+    )
+    .fetch_one(&mut connection)
+    .await
+    .unwrap();
+    assert_eq!(touched, 0, "the other database was migrated");
+    sandbox.assert_nothing_left();
+}

@@ -115,6 +115,8 @@ impl<'a> Session<'a> {
             _ = tokio::time::sleep(self.budget) => None,
         };
         let (status, error) = match outcome {
+            // Not a finding about the migrations: the run cannot go on anywhere safe.
+            Some(Err(error @ StepError::ElsewhereMigrated { .. })) => return Err(error.into()),
             Some(Ok(())) => (StepStatus::Ok, None),
             Some(Err(error)) => (StepStatus::Error, Some(error.to_string())),
             None => {

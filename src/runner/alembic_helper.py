@@ -89,10 +89,30 @@ def current(url):
     return list(heads)
 
 
+def probe(url, x=()):
+    """The database env.py really connects to, found by running it read-only (`current`)."""
+    seen = []
+    original = MigrationContext.configure.__func__
+
+    def recording(cls, connection=None, *args, **kwargs):
+        if connection is not None:
+            seen.append(connection.exec_driver_sql("SELECT current_database()").scalar())
+        return original(cls, connection, *args, **kwargs)
+
+    MigrationContext.configure = classmethod(recording)
+    try:
+        command.current(config(url, x))
+    finally:
+        MigrationContext.configure = classmethod(original)
+    return seen
+
+
 def handle(request):
     op = request["op"]
     if op == "revisions":
         return {"revisions": revisions()}
+    if op == "probe":
+        return {"databases": probe(request["url"], request.get("x", ()))}
     if op == "current":
         return {"heads": current(request["url"])}
     cfg = config(request["url"], request.get("x", ()))
@@ -105,12 +125,18 @@ def handle(request):
     return {}
 
 
+def last_lines(error, count=6):
+    """The end of the traceback, without the exceptions it was raised from."""
+    lines = "".join(traceback.format_exception(error, chain=False)).rstrip().splitlines()
+    return "\n".join(lines[-count:])
+
+
 reply(ok=True, ready=True)
 for line in sys.stdin:
     try:
         reply(ok=True, **handle(json.loads(line)))
     except NotImplementedError as error:
-        reply(ok=False, irreversible=True, error=str(error) or "NotImplementedError",
-              traceback=traceback.format_exc(limit=-4))
+        reply(ok=False, irreversible=True, error=str(error) or "NotImplementedError", traceback=last_lines(error))
     except Exception as error:
-        reply(ok=False, error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc(limit=-4))
+        message = str(error).splitlines()[0] if str(error) else ""
+        reply(ok=False, error=f"{type(error).__name__}: {message}", traceback=last_lines(error))

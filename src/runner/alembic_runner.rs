@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnectOptions;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use super::{Kind, Revision, Revisions, Runner, StepError, Target};
+use super::{Kind, Revision, Revisions, Runner, RunnerOptions, StepError, Target};
 use crate::error::{Error, Result};
 
 const HELPER: &str = include_str!("alembic_helper.py");
@@ -19,6 +19,10 @@ const HELPER: &str = include_str!("alembic_helper.py");
 pub struct AlembicRunner {
     helper: Helper,
     revisions: Revisions,
+    /// Databases env.py has been seen to reach as asked; see `verify_env_py`.
+    verified: Vec<String>,
+    /// alembic's -x arguments, passed with every step.
+    x: Vec<String>,
 }
 
 struct Helper {
@@ -29,7 +33,12 @@ struct Helper {
 }
 
 impl Helper {
-    async fn start(python: &Path, project: &Path) -> Result<Self> {
+    async fn start(
+        python: &Path,
+        project: &Path,
+        ini: &Path,
+        env: &[(String, String)],
+    ) -> Result<Self> {
         let unavailable = |message: String| Error::PythonUnavailable {
             python: python.to_path_buf(),
             message,
@@ -39,7 +48,8 @@ impl Helper {
             .arg("-c")
             .arg(HELPER)
             .arg(&project)
-            .arg(project.join("alembic.ini"))
+            .arg(ini)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -94,9 +104,13 @@ impl Helper {
 }
 
 impl AlembicRunner {
-    pub async fn open(dir: &Path, python: Option<&Path>) -> Result<Self> {
-        let python = choose_python(dir, python);
-        let mut helper = Helper::start(&python, dir).await?;
+    pub async fn open(dir: &Path, options: &RunnerOptions) -> Result<Self> {
+        let python = choose_python(dir, options.python.as_deref());
+        let ini = match &options.alembic_ini {
+            Some(ini) => std::path::absolute(ini)?,
+            None => std::path::absolute(dir)?.join("alembic.ini"),
+        };
+        let mut helper = Helper::start(&python, dir, &ini, &options.env).await?;
         let listed = helper
             .call(json!({ "op": "revisions" }))
             .await
@@ -116,7 +130,58 @@ impl AlembicRunner {
         Ok(AlembicRunner {
             helper,
             revisions: Revisions::new(revisions),
+            verified: Vec::new(),
+            x: options.x.clone(),
         })
+    }
+
+    /// Before the first migration on a database, runs env.py read-only and checks that it
+    /// connects where it is told. An env.py that ignores every channel migverify sets would
+    /// otherwise migrate some other database.
+    async fn verify_env_py(
+        &mut self,
+        database: &PgConnectOptions,
+    ) -> std::result::Result<(), StepError> {
+        let expected = database.get_database().unwrap_or("postgres").to_string();
+        if self.verified.contains(&expected) {
+            return Ok(());
+        }
+        let reply = self
+            .helper
+            .call(json!({ "op": "probe", "url": sqlalchemy_url(database), "x": self.x }))
+            .await?;
+        let reached: Vec<String> = reply["databases"]
+            .as_array()
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match reached.as_slice() {
+            [only] if *only == expected => {
+                self.verified.push(expected);
+                Ok(())
+            }
+            _ if reply["ok"] != true => Err(StepError::ElsewhereMigrated {
+                reached: format!(
+                    "a database migverify could not check ({})",
+                    reply["error"]
+                        .as_str()
+                        .unwrap_or("no answer")
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                ),
+            }),
+            [] => Err(StepError::ElsewhereMigrated {
+                reached: "no database".to_string(),
+            }),
+            reached => Err(StepError::ElsewhereMigrated {
+                reached: format!("database {}", reached.join(", ")),
+            }),
+        }
     }
 
     /// One revision up or down; a failure names it.
@@ -127,14 +192,21 @@ impl AlembicRunner {
         target: &Target,
         revision: &str,
     ) -> std::result::Result<(), StepError> {
+        self.verify_env_py(database).await?;
         let reply = self
             .helper
             .call(
-                json!({ "op": op, "url": sqlalchemy_url(database), "target": target.to_string() }),
+                json!({ "op": op, "url": sqlalchemy_url(database), "target": target.to_string(), "x": self.x }),
             )
             .await?;
         if reply["ok"] == true {
-            return Ok(());
+            // The version table on the scratch database must have moved with the step.
+            return match self.current(database).await? {
+                now if now == *target => Ok(()),
+                now => Err(StepError::ElsewhereMigrated {
+                    reached: format!("a database other than the scratch one (whose alembic_version stayed at {now})"),
+                }),
+            };
         }
         let message = reply["error"].as_str().unwrap_or("failed").to_string();
         let traceback = reply["traceback"].as_str().unwrap_or("").trim().to_string();

@@ -45,6 +45,8 @@ pub enum StepError {
     NoDown { revision: String },
     #[error("{revision} is irreversible: its downgrade raises NotImplementedError ({message})")]
     Irreversible { revision: String, message: String },
+    #[error("env.py reaches {reached}, not migverify's scratch database, so nothing was migrated; make env.py take its URL from config.get_main_option(\"sqlalchemy.url\"), DATABASE_URL or -x url=")]
+    ElsewhereMigrated { reached: String },
     #[error("lost the connection to the scratch database: {0}")]
     Connection(String),
 }
@@ -77,10 +79,21 @@ pub trait Runner: Send {
 }
 
 /// Finds the migration project in `dir` and opens the runner for its kind.
+/// What a runner needs beyond the project directory (alembic's interpreter and settings).
+#[derive(Debug, Clone, Default)]
+pub struct RunnerOptions {
+    pub python: Option<PathBuf>,
+    pub alembic_ini: Option<PathBuf>,
+    /// alembic's -x arguments.
+    pub x: Vec<String>,
+    /// Environment variables for env.py.
+    pub env: Vec<(String, String)>,
+}
+
 pub async fn open(
     dir: &Path,
     forced: Option<Kind>,
-    python: Option<&Path>,
+    options: &RunnerOptions,
 ) -> Result<Box<dyn Runner>> {
     if !dir.is_dir() {
         return Err(Error::MissingDirectory(dir.to_path_buf()));
@@ -91,7 +104,7 @@ pub async fn open(
         None => Kind::Sqlx,
     };
     match kind {
-        Kind::Alembic => Ok(Box::new(AlembicRunner::open(dir, python).await?)),
+        Kind::Alembic => Ok(Box::new(AlembicRunner::open(dir, options).await?)),
         Kind::Sqlx => Ok(Box::new(SqlxRunner::open(&sqlx_migrations_dir(dir)).await?)),
     }
 }
