@@ -1,5 +1,7 @@
 //! What both benches print: each figure beside its reference from the same run, and the ratio.
 
+#![allow(dead_code)] // each bench uses its share of these
+
 use std::time::Duration;
 
 /// Rounds of each measurement; the median is reported.
