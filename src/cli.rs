@@ -51,7 +51,7 @@ pub enum Command {
         after_help = "Examples:\n  migverify snapshot -m migrations-fixtures/pos\n  migverify snapshot --dir snapshots/pos -m migrations-fixtures/pos"
     )]
     Snapshot {
-        /// Revision: id, unique prefix, base, head or -N.
+        /// Revision: id, unique prefix, base, head, -N or +N.
         #[arg(conflicts_with = "dir", allow_hyphen_values = true)]
         revision: Option<String>,
         #[command(flatten)]

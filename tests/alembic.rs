@@ -163,3 +163,20 @@ async fn an_env_py_that_points_elsewhere_is_refused_before_it_migrates_anything(
     assert_eq!(touched, 0, "the other database was migrated");
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn a_python_exception_in_a_migration_is_a_finding_with_its_traceback() {
+    let run = Sandbox::new().gate("cycle", "broken-alembic-raises", &["--rows", "100"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let report = run.json();
+    assert_eq!(step_statuses(&report), ["ok", "error"]);
+    let error = report["steps"][1]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("0002 failed: ValueError: no owner on record for till 1\n"),
+        "{error}"
+    );
+    assert!(
+        error.contains("0002_backfill_till_owner.py"),
+        "the traceback names the file: {error}"
+    );
+}

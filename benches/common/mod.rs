@@ -1,4 +1,4 @@
-//! What both benches print: each figure beside its reference from the same run, and the ratio.
+//! What the benches print: each figure beside its reference from the same run, and the ratio.
 
 #![allow(dead_code)] // each bench uses its share of these
 

@@ -49,7 +49,8 @@ impl Revisions {
             .map_or(Target::Base, |r| Target::Revision(r.id.clone()))
     }
 
-    /// Accepts `base`, `head`, `-N` (N revisions before head), a full id or a unique prefix.
+    /// Accepts `base`, `head`, `-N` (N revisions before head), `+N` (N revisions above base), a
+    /// full id or a unique prefix.
     pub fn resolve(&self, spec: &str) -> Result<Target> {
         match spec {
             "base" => return Ok(Target::Base),
@@ -63,6 +64,12 @@ impl Revisions {
                 .checked_sub(back)
                 .ok_or_else(|| Error::UnknownRevision(spec.to_string()))?;
             return Ok(self.target_at(index));
+        }
+        if let Some(up) = spec.strip_prefix('+').and_then(|n| n.parse::<usize>().ok()) {
+            if up > self.ordered.len() {
+                return Err(Error::UnknownRevision(spec.to_string()));
+            }
+            return Ok(self.target_at(up));
         }
         if let Some(exact) = self.ordered.iter().find(|r| r.id == spec) {
             return Ok(Target::Revision(exact.id.clone()));
@@ -169,6 +176,15 @@ mod tests {
         ));
         assert!(matches!(
             revisions.resolve("-4"),
+            Err(Error::UnknownRevision(_))
+        ));
+        assert_eq!(
+            revisions.resolve("+1").unwrap(),
+            Target::Revision("20240101".into())
+        );
+        assert_eq!(revisions.resolve("+0").unwrap(), Target::Base);
+        assert!(matches!(
+            revisions.resolve("+4"),
             Err(Error::UnknownRevision(_))
         ));
     }
