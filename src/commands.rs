@@ -315,9 +315,10 @@ async fn seed(
 ) -> Result<Verdict> {
     let mut runner = open_runner(project).await?;
     let target = runner.revisions().resolve(at)?;
-    let database = scratch_database(&DatabaseArgs {
+    // Kept only once seeded: a failure on the way cleans up like any other run.
+    let mut database = scratch_database(&DatabaseArgs {
         database_url,
-        keep: true,
+        keep: false,
     })
     .await?;
     let options = database.connect_options();
@@ -329,6 +330,7 @@ async fn seed(
         println!("{}  {} rows", table.name, table.rows);
     }
     data::load(options, plan).await?;
+    database.keep();
     Ok(Verdict::Pass)
 }
 

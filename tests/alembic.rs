@@ -180,3 +180,31 @@ fn a_python_exception_in_a_migration_is_a_finding_with_its_traceback() {
         "the traceback names the file: {error}"
     );
 }
+
+#[test]
+fn a_branching_history_is_refused_in_one_sentence_until_branches_are_supported() {
+    let project = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::repo_path("migrations-fixtures/pos-alembic/env.py"),
+        project.path().join("env.py"),
+    )
+    .unwrap();
+    std::fs::copy(
+        common::repo_path("migrations-fixtures/pos-alembic/alembic.ini"),
+        project.path().join("alembic.ini"),
+    )
+    .unwrap();
+    std::fs::create_dir(project.path().join("versions")).unwrap();
+    for (id, parent) in [("r1", "None"), ("r2a", "\"r1\""), ("r2b", "\"r1\"")] {
+        let script = format!("revision = \"{id}\"\ndown_revision = {parent}\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n");
+        std::fs::write(project.path().join(format!("versions/{id}.py")), script).unwrap();
+    }
+    let run = Sandbox::new().run(&["revisions", "-m", &project.path().display().to_string()]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.output());
+    assert!(
+        run.stderr.contains("revision r1 branches or merges"),
+        "{}",
+        run.stderr
+    );
+}

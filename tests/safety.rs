@@ -81,6 +81,28 @@ fn sigterm_in_the_middle_of_a_migration_leaves_nothing() {
 }
 
 #[test]
+fn a_seed_that_fails_keeps_nothing() {
+    let run = Sandbox::new().run(&[
+        "seed",
+        "--at",
+        "head",
+        "-m",
+        &fixture("broken-syntax-error"),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert!(
+        run.stderr.contains("20240102 failed: syntax error"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("kept the scratch database"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn an_unprivileged_user_gets_the_same_run_and_leaves_nothing() {
     use std::os::unix::process::CommandExt;
     let Some(user) = nix::unistd::User::from_name("postgres")

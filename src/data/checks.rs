@@ -56,9 +56,13 @@ fn apply_term(term: &str, columns: &mut HashMap<String, Bounds>) -> bool {
             ) else {
                 return false;
             };
+            // Only an upper limit shapes the text generated; a lower one is left to the server.
+            if !matches!(op, "<=" | "<") {
+                return false;
+            }
             let limit = if op == "<" { limit - 1.0 } else { limit };
-            bounds.max_chars = Some(limit.max(0.0) as u32);
-            return matches!(op, "<=" | "<");
+            bounds.max_chars = Some(limit.max(1.0) as u32);
+            return true;
         }
         // column OP number, or number OP column (flip the operator).
         let (column, value, op) = match (number(right), number(left)) {

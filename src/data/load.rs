@@ -110,7 +110,12 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
         }
     }
     drop(chunks);
-    let _ = generator.await;
+    if let Err(panic) = generator.await {
+        return Err(Error::Database(format!(
+            "generating the rows of {} failed: {panic}",
+            target.name
+        )));
+    }
     let outcome = match failure {
         Some(error) => {
             let _ = copy.abort("seeding failed").await;

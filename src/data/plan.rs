@@ -30,12 +30,15 @@ pub enum Source {
     Null,
     /// The value of `column` of `table` (both indexes into the plan) at a parent row. With
     /// `distinct`, row r takes parent row (r / divisor) % modulus, so that the references of a
-    /// unique key never repeat; otherwise a parent row is picked by hash.
+    /// unique key never repeat; otherwise a parent row is picked by a hash salted by the
+    /// foreign key, `link`, so that every column of a composite key takes the same parent row
+    /// (and is NULL together).
     Parent {
         table: usize,
         column: usize,
         distinct: Option<(u64, u64)>,
         nullable: bool,
+        link: u64,
     },
 }
 
@@ -182,6 +185,7 @@ pub fn plan(tables: &[Table], options: &SeedOptions) -> Result<Plan> {
                     column: parent_column,
                     distinct: None,
                     nullable,
+                    link: fnv(&format!("{}.{}", table.name, fk.name)),
                 };
             }
         }

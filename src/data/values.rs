@@ -40,17 +40,21 @@ impl Plan {
             Source::Unique => write_value(&plan.data_type, plan, Pick::Nth(row), out),
             Source::Free if !plan.not_null && hash.is_multiple_of(10) => out.put_i32(-1),
             Source::Free => write_value(&plan.data_type, plan, Pick::Hash(hash), out),
-            Source::Parent { nullable: true, .. } if hash.is_multiple_of(10) => out.put_i32(-1),
             Source::Parent {
                 table: parent,
                 column: parent_column,
                 distinct,
-                ..
+                nullable,
+                link,
             } => {
-                let parent_rows = self.tables[*parent].rows.max(1);
+                let link_hash = mix(self.seed ^ link ^ mix(row));
+                let parent_rows = self.tables[*parent].rows;
+                if parent_rows == 0 || (*nullable && link_hash.is_multiple_of(10)) {
+                    return out.put_i32(-1);
+                }
                 let parent_row = match distinct {
                     Some((divisor, modulus)) => (row / divisor) % modulus,
-                    None => mix(hash) % parent_rows,
+                    None => mix(link_hash) % parent_rows,
                 };
                 self.write_field(*parent, *parent_column, parent_row, out);
             }

@@ -104,6 +104,11 @@ impl ScratchDatabase {
         Ok(self.options.clone().database(&sibling))
     }
 
+    /// Keeps the database (and its cluster) when this value is dropped, and says how to reach it.
+    pub fn keep(&mut self) {
+        self.keep = true;
+    }
+
     pub fn connect_options(&self) -> &PgConnectOptions {
         &self.options
     }

@@ -127,6 +127,22 @@ impl AlembicRunner {
         if revisions.is_empty() {
             return Err(Error::NoMigrations(dir.to_path_buf()));
         }
+        // The gate walks one line of history; say so rather than misread a branchy one.
+        let children = |id: &str| {
+            revisions
+                .iter()
+                .filter(|r| r.parents.iter().any(|p| p == id))
+                .count()
+        };
+        if let Some(fork) = revisions
+            .iter()
+            .find(|r| r.parents.len() > 1 || children(&r.id) > 1)
+        {
+            return Err(malformed(
+                dir,
+                format!("revision {} branches or merges, and migverify drives linear alembic histories only so far", fork.id),
+            ));
+        }
         Ok(AlembicRunner {
             helper,
             revisions: Revisions::new(revisions),
@@ -210,7 +226,7 @@ impl AlembicRunner {
         }
         let message = reply["error"].as_str().unwrap_or("failed").to_string();
         let traceback = reply["traceback"].as_str().unwrap_or("").trim().to_string();
-        if reply["irreversible"] == true {
+        if reply["irreversible"] == true && op == "downgrade" {
             return Err(StepError::Irreversible {
                 revision: revision.to_string(),
                 message,

@@ -59,7 +59,7 @@ pub struct Column {
     pub not_null: bool,
     pub identity: bool,
     pub generated: bool,
-    /// A default taken from a sequence (serial, bigserial): the sequence to move after a load.
+    /// The sequence behind an identity or serial column: to move past the loaded values.
     pub sequence: Option<String>,
 }
 
@@ -160,7 +160,7 @@ pub async fn load_tables(
             not_null,
             identity: !identity.is_empty(),
             generated: !generated.is_empty(),
-            sequence: sequence.filter(|_| identity.is_empty()),
+            sequence,
         });
     }
 
@@ -202,6 +202,30 @@ pub async fn load_tables(
                 referenced_columns: referenced_columns.unwrap_or_default(),
             }),
             _ => table.checks.push(CheckConstraint { name, definition }),
+        }
+    }
+    // Unique indexes that are not constraints (CREATE UNIQUE INDEX) hold keys all the same.
+    let unique_indexes: Vec<(String, String, Vec<String>)> = sqlx::query_as(&format!(
+        "SELECT c.oid::regclass::text, x.indexrelid::regclass::text, \
+           ARRAY(SELECT a.attname::text FROM unnest(x.indkey) WITH ORDINALITY u(n, i) \
+                 JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n ORDER BY u.i) \
+         FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE x.indisunique AND NOT x.indisprimary AND c.relkind = 'r' AND {} \
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)",
+        user_relation()
+    ))
+    .bind(&skip)
+    .fetch_all(&mut *connection)
+    .await?;
+    for (table, name, columns) in unique_indexes {
+        // An expression in the index shows as attribute 0, which has no name: its table's
+        // columns are then left to the server.
+        if let Some(table) = tables
+            .iter_mut()
+            .find(|t| t.name == table)
+            .filter(|_| !columns.is_empty())
+        {
+            table.uniques.push(UniqueKey { name, columns });
         }
     }
     sqlx::query("RESET search_path")
