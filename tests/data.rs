@@ -275,6 +275,8 @@ async fn every_generated_type_is_accepted_by_the_server() {
              blob bytea NOT NULL, feeling mood NOT NULL, tags text[] NOT NULL, counts int[], moods mood[],
              status text NOT NULL CHECK (status IN ('new', 'done')), score int CHECK (score > 10 AND score < 20),
              label text CHECK (length(label) <= 3), doubled bigint GENERATED ALWAYS AS (big * 2) STORED,
+             rating real NOT NULL CHECK (rating >= 1 AND rating <= 5),
+             state varchar(8) NOT NULL CHECK (state IN ('open', 'shut')),
              serial_no serial
          );
          CREATE TABLE pairs (a int, b int, ident bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (a, b));

@@ -30,8 +30,10 @@ pub fn apply_check(definition: &str, bounds: &mut HashMap<String, Bounds>) -> bo
 }
 
 fn apply_term(term: &str, columns: &mut HashMap<String, Bounds>) -> bool {
-    if let Some((column, list)) = term.split_once(" = ANY (ARRAY[") {
-        let list = list.trim_end_matches(')').trim_end_matches(']');
+    // `col = ANY (ARRAY[...])`, or for varchar `(col)::text = ANY ((ARRAY[...])::text[])`.
+    let any = term.split_once(" = ANY (ARRAY[").or_else(|| term.split_once(" = ANY ((ARRAY["));
+    if let Some((column, list)) = any {
+        let list = &list[..list.find("])").unwrap_or(list.len())];
         let values: Vec<String> = list.split(", ").map(literal).collect();
         return match columns.get_mut(column_name(column)) {
             Some(bounds) => {
@@ -160,8 +162,10 @@ fn literal(text: &str) -> String {
     value.trim_matches('\'').replace("''", "'")
 }
 
+/// `status`, `(status)::text` or `"Status"` → the column's name.
 fn column_name(text: &str) -> &str {
-    strip_parens(text).trim_matches('"')
+    let uncast = strip_parens(text).split("::").next().unwrap_or(text);
+    strip_parens(uncast).trim_matches('"')
 }
 
 #[cfg(test)]
@@ -191,6 +195,17 @@ mod tests {
             b["status"].allowed,
             Some(vec!["open".to_string(), "it's".to_string()])
         );
+        let (ok, b) = bounds_after(
+            "CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'done'::character varying])::text[])))",
+        );
+        assert!(ok);
+        assert_eq!(b["status"].allowed, Some(vec!["open".to_string(), "done".to_string()]));
+        let (ok, b) = bounds_after("CHECK ((length((code)::text) <= 4))");
+        assert!(ok);
+        assert_eq!(b["code"].max_chars, Some(4));
+        let (ok, b) = bounds_after("CHECK ((length(code) > 0))");
+        assert!(!ok, "a lower length bound is left to the server");
+        assert_eq!(b["code"].max_chars, None);
         let (ok, b) = bounds_after("CHECK ((length(code) <= 5))");
         assert!(ok);
         assert_eq!(b["code"].max_chars, Some(5));

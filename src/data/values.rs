@@ -155,16 +155,8 @@ fn write_value(data_type: &DataType, plan: &ColumnPlan, pick: Pick, out: &mut By
                 out.put_slice(&bytes);
             });
         }
-        DataType::Float4 => to_sql(
-            integer_range(999_999, i32::MAX as i128) as f32 / 100.0,
-            &Type::FLOAT4,
-            out,
-        ),
-        DataType::Float8 => to_sql(
-            integer_range(999_999_999, i64::MAX as i128) as f64 / 100.0,
-            &Type::FLOAT8,
-            out,
-        ),
+        DataType::Float4 => to_sql(float_within(pick, min, max) as f32, &Type::FLOAT4, out),
+        DataType::Float8 => to_sql(float_within(pick, min, max), &Type::FLOAT8, out),
         DataType::Text { max_chars } => {
             let limit = max_chars.iter().copied().chain(plan.bounds.max_chars).min();
             write_text_as(data_type, &text_value(&plan.name, pick, limit), out)
@@ -242,6 +234,16 @@ fn write_value(data_type: &DataType, plan: &ColumnPlan, pick: Pick, out: &mut By
             }
         }),
         DataType::Other { .. } => out.put_i32(-1),
+    }
+}
+
+/// A float within the checks' bounds: the n-th step of 0.01 from the lower one, or any by hash.
+fn float_within(pick: Pick, min: Option<f64>, max: Option<f64>) -> f64 {
+    let low = min.unwrap_or(0.0);
+    let high = max.unwrap_or(low + 10_000.0).max(low);
+    match pick {
+        Pick::Nth(n) => low + n as f64 * 0.01,
+        Pick::Hash(h) => low + (h % 1_000_001) as f64 / 1_000_000.0 * (high - low),
     }
 }
 
