@@ -31,7 +31,9 @@ pub fn apply_check(definition: &str, bounds: &mut HashMap<String, Bounds>) -> bo
 
 fn apply_term(term: &str, columns: &mut HashMap<String, Bounds>) -> bool {
     // `col = ANY (ARRAY[...])`, or for varchar `(col)::text = ANY ((ARRAY[...])::text[])`.
-    let any = term.split_once(" = ANY (ARRAY[").or_else(|| term.split_once(" = ANY ((ARRAY["));
+    let any = term
+        .split_once(" = ANY (ARRAY[")
+        .or_else(|| term.split_once(" = ANY ((ARRAY["));
     if let Some((column, list)) = any {
         let list = &list[..list.find("])").unwrap_or(list.len())];
         let values: Vec<String> = list.split(", ").map(literal).collect();
@@ -199,7 +201,10 @@ mod tests {
             "CHECK (((status)::text = ANY ((ARRAY['open'::character varying, 'done'::character varying])::text[])))",
         );
         assert!(ok);
-        assert_eq!(b["status"].allowed, Some(vec!["open".to_string(), "done".to_string()]));
+        assert_eq!(
+            b["status"].allowed,
+            Some(vec!["open".to_string(), "done".to_string()])
+        );
         let (ok, b) = bounds_after("CHECK ((length((code)::text) <= 4))");
         assert!(ok);
         assert_eq!(b["code"].max_chars, Some(4));

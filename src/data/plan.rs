@@ -305,7 +305,10 @@ fn check_unique_fits(
 ) -> Result<()> {
     let capacity: Option<u64> = match &column.data_type {
         DataType::Int2 => Some(i16::MAX as u64),
-        DataType::Numeric { precision: Some(precision), scale } => Some(10u64.saturating_pow(precision.saturating_sub(*scale) as u32) - 1),
+        DataType::Numeric {
+            precision: Some(precision),
+            scale,
+        } => Some(10u64.saturating_pow(precision.saturating_sub(*scale) as u32) - 1),
         DataType::Bool => Some(2),
         DataType::Enum { labels } => Some(labels.len() as u64),
         DataType::Text { max_chars: Some(n) } | DataType::Char { chars: n } => {
