@@ -51,8 +51,11 @@ pub async fn checksum_table(connection: &mut PgConnection, table: &Table) -> Res
             .map(|c| quote_ident(c))
             .collect::<Vec<_>>()
             .join(", "),
-        None => (1..=names.len())
-            .map(|i| i.to_string())
+        // Without a key, every column in its text form: every type has one, not every type
+        // (json, point) has an ordering.
+        None => quoted
+            .iter()
+            .map(|c| format!("{c}::text"))
             .collect::<Vec<_>>()
             .join(", "),
     };

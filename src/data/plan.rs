@@ -191,7 +191,19 @@ pub fn plan(tables: &[Table], options: &SeedOptions) -> Result<Plan> {
         }
 
         for key in table.keys() {
-            if let Some(free) = key.columns.iter().find(|c| !referenced_by_fk.contains(*c)) {
+            // The uniqueness goes on the roomiest column the key owns (an email, not a flag).
+            let roomy = |name: &&&String| {
+                let narrow = column_index(&columns, name)
+                    .map(|i| &columns[i].data_type)
+                    .is_some_and(|t| matches!(t, DataType::Bool | DataType::Enum { .. }));
+                !narrow
+            };
+            let owned: Vec<&String> = key
+                .columns
+                .iter()
+                .filter(|c| !referenced_by_fk.contains(*c))
+                .collect();
+            if let Some(free) = owned.iter().find(roomy).or(owned.first()).copied() {
                 let Some(i) = column_index(&columns, free) else {
                     continue;
                 };
