@@ -324,12 +324,11 @@ async fn seed(
     let options = database.connect_options();
     runner.upgrade(options, &target).await?;
     let mut connection = database.connect().await?;
-    let tables = schema::load_tables(&mut connection, runner.bookkeeping_tables()).await?;
-    let plan = data::plan(&tables, &seed_options(args))?;
-    for table in &plan.tables {
-        println!("{}  {} rows", table.name, table.rows);
+    let skip = runner.bookkeeping_tables();
+    let seeded = data::seed(&mut connection, options, skip, &seed_options(args)).await?;
+    for (table, rows) in seeded {
+        println!("{table}  {rows} rows");
     }
-    data::load(options, plan).await?;
     database.keep();
     Ok(Verdict::Pass)
 }

@@ -12,6 +12,7 @@ pub mod gate;
 pub mod report;
 pub mod runner;
 pub mod schema;
+mod sql;
 
 pub use commands::run_until_interrupted;
 pub use error::{Error, Result};

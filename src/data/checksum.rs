@@ -9,8 +9,8 @@ use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgConnection;
 
-use super::load::quote_ident;
 use crate::error::Result;
+use crate::sql::quote_ident;
 
 const CHUNKS_IN_FLIGHT: usize = 8;
 const BLOCK_BYTES: usize = 256 * 1024;

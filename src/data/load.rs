@@ -10,8 +10,9 @@ use sqlx::Connection;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::plan::{Plan, Source};
+use super::plan::{plan, Plan, SeedOptions, Source};
 use crate::error::{Error, Result};
+use crate::sql::quote_ident;
 
 const CHUNK_BYTES: usize = 1 << 20;
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -32,6 +33,25 @@ pub async fn load(database: &PgConnectOptions, plan: Plan) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Seeds every table of the database `connection` reads but the `skip`ped ones, through
+/// `database`; returns each table seeded with its row count.
+pub async fn seed(
+    connection: &mut PgConnection,
+    database: &PgConnectOptions,
+    skip: &[&str],
+    options: &SeedOptions,
+) -> Result<Vec<(String, u64)>> {
+    let tables = crate::schema::load_tables(connection, skip).await?;
+    let plan = plan(&tables, options)?;
+    let seeded = plan
+        .tables
+        .iter()
+        .map(|t| (t.name.clone(), t.rows))
+        .collect();
+    load(database, plan).await?;
+    Ok(seeded)
 }
 
 /// Groups of tables that may load at once: each after every table it references.
@@ -150,8 +170,4 @@ fn rejected(table: &str, error: &sqlx::Error) -> Error {
         constraint: constraint.unwrap_or_else(|| "a constraint".to_string()),
         message: crate::database::describe_sqlx_error(error),
     }
-}
-
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }

@@ -10,7 +10,7 @@ mod row_diff;
 mod values;
 
 pub use checksum::{checksum_table, checksum_tables, TableChecksum};
-pub use load::load;
+pub use load::{load, seed};
 pub use numeric::encode_numeric;
 pub use plan::{plan, Plan, SeedOptions};
 pub use row_diff::{differing_rows, RowDifference};

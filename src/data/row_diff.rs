@@ -9,9 +9,9 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use futures_util::TryStreamExt;
 use sqlx::postgres::PgConnection;
 
-use super::load::quote_ident;
 use crate::error::Result;
 use crate::schema::Table;
+use crate::sql::quote_ident;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RowDifference {

@@ -10,6 +10,7 @@ use sqlx::ConnectOptions;
 
 use super::{connect, ServerBinaries, TempCluster};
 use crate::error::{Error, Result};
+use crate::sql::quote_ident;
 
 /// Where the scratch database lives.
 pub enum ServerChoice {
@@ -193,9 +194,4 @@ impl Drop for ScratchDatabase {
             }
         }
     }
-}
-
-/// Quotes an identifier the way PostgreSQL's quote_ident does.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }

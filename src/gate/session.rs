@@ -150,10 +150,15 @@ impl<'a> Session<'a> {
     }
 
     pub async fn seed(&mut self, options: &SeedOptions) -> Result<()> {
-        let tables =
-            schema::load_tables(&mut self.observer, self.runner.bookkeeping_tables()).await?;
-        let plan = data::plan(&tables, options)?;
-        data::load(self.database.connect_options(), plan).await
+        let skip = self.runner.bookkeeping_tables();
+        data::seed(
+            &mut self.observer,
+            self.database.connect_options(),
+            skip,
+            options,
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn checksums(&mut self) -> Result<Vec<TableChecksum>> {
@@ -208,9 +213,8 @@ impl<'a> Session<'a> {
             let before = self.database.create_sibling("before").await?;
             self.runner.upgrade(&before, from).await?;
             let mut connection = database::connect(&before).await?;
-            let tables =
-                schema::load_tables(&mut connection, self.runner.bookkeeping_tables()).await?;
-            data::load(&before, data::plan(&tables, options)?).await?;
+            let skip = self.runner.bookkeeping_tables();
+            data::seed(&mut connection, &before, skip, options).await?;
             self.before = Some(connection);
         }
         let before = self.before.as_mut().expect("rebuilt above");
