@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use common::report;
 use migverify::database::{ScratchDatabase, ServerChoice};
-use migverify::runner::{AlembicRunner, Runner, RunnerOptions, Target};
+use migverify::runner::{self, AlembicRunner, Runner, RunnerOptions, Target};
 use sqlx::Connection;
 
 const STEPS: usize = 20;
@@ -108,13 +108,13 @@ async fn main() {
     let started = Instant::now();
     let mut runner = AlembicRunner::open(dir.path(), &options).await.unwrap();
     let helper_start = started.elapsed();
-    let targets: Vec<Target> = (0..STEPS)
-        .map(|i| Target::Revision(format!("r{i}")))
-        .collect();
+    let targets = runner
+        .revisions()
+        .walk(&Target::base(), &runner.revisions().head())
+        .split_off(1);
     let started = Instant::now();
     for target in &targets {
-        runner
-            .upgrade(database.connect_options(), target)
+        runner::migrate(&mut runner, database.connect_options(), target)
             .await
             .unwrap();
     }

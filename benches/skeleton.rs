@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use common::{median, report, ROUNDS};
 
 use migverify::database::{ScratchDatabase, ServerBinaries, ServerChoice, TempCluster};
-use migverify::runner::{Runner, SqlxRunner, Target};
+use migverify::runner::{self, Runner, SqlxRunner, Target};
 use sqlx::{Connection, PgConnection};
 
 const STEPS: usize = 40;
@@ -132,13 +132,14 @@ async fn bench_sqlx_step() {
     let options = database.connect_options().clone();
     let mut connection = PgConnection::connect_with(&options).await.unwrap();
     let mut runner = SqlxRunner::open(project.path()).await.unwrap();
-    runner.upgrade(&options, &Target::Base).await.unwrap(); // connect and create _sqlx_migrations
-    let targets: Vec<Target> = runner
+    // Connect and create _sqlx_migrations.
+    runner::migrate(&mut runner, &options, &Target::base())
+        .await
+        .unwrap();
+    let targets = runner
         .revisions()
-        .all()
-        .iter()
-        .map(|r| Target::Revision(r.id.clone()))
-        .collect();
+        .walk(&Target::base(), &runner.revisions().head())
+        .split_off(1);
     let (mut reference, mut measured) = (Duration::ZERO, Duration::ZERO);
     for (i, target) in targets.iter().enumerate() {
         let started = Instant::now();
@@ -150,7 +151,9 @@ async fn bench_sqlx_step() {
         tx.commit().await.unwrap();
         reference += started.elapsed();
         let started = Instant::now();
-        runner.upgrade(&options, target).await.unwrap();
+        runner::migrate(&mut runner, &options, target)
+            .await
+            .unwrap();
         measured += started.elapsed();
     }
     let (reference, measured) = (reference / STEPS as u32, measured / STEPS as u32);

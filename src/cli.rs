@@ -174,10 +174,10 @@ pub struct GateArgs {
     pub project: ProjectArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
-    /// Start of the range under test (default: the parent of --to; stairway: base).
+    /// Start of the range under test (default: --to without its newest revisions; stairway: base).
     #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub from: Option<String>,
-    /// End of the range under test (default: head).
+    /// End of the range under test (default: every head).
     #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub to: Option<String>,
     /// Per-step budget; a step still running then is stopped and fails the run.
@@ -188,6 +188,9 @@ pub struct GateArgs {
     /// A table or column the upgrade is meant to change (repeatable).
     #[arg(long, value_name = "TABLE[.COLUMN]")]
     pub allow_change: Vec<String>,
+    /// A revision whose downgrade is known not to exist; the gate does not go below it (repeatable).
+    #[arg(long, value_name = "REV")]
+    pub irreversible_ok: Vec<String>,
     /// Also downgrade to base and rebuild from base (cycle; the default up to 100000 --rows).
     #[arg(long, conflicts_with = "no_full")]
     pub full: bool,

@@ -16,7 +16,7 @@ use crate::gate::{self, AllowedChanges, GateConfig};
 /// the extra trip costs more than it tells.
 const FULL_CYCLE_MAX_ROWS: u64 = 100_000;
 use crate::report::{render_text, Verdict};
-use crate::runner::{self, Runner, RunnerOptions, Target};
+use crate::runner::{self, Revisions, Runner, RunnerOptions, Target};
 use crate::schema::{self, Snapshot};
 
 /// Runs a command, or stops it at SIGINT/SIGTERM; returns the exit code. Interrupting drops the
@@ -96,12 +96,18 @@ async fn run(command: Command, color: bool) -> Result<Verdict> {
     }
 }
 
-async fn open_runner(project: &ProjectArgs) -> Result<Box<dyn Runner>> {
+/// Opens the project's runner; `database_url` is the server its migrations will run on, if the
+/// user named one.
+async fn open_runner(project: &ProjectArgs, database_url: Option<&str>) -> Result<Box<dyn Runner>> {
+    let mut env = project.env.clone();
+    if let Some(password) = database_url.and_then(database::password_in_url) {
+        env.push(("PGPASSWORD".to_string(), password));
+    }
     let options = RunnerOptions {
         python: project.python.clone(),
         alembic_ini: project.alembic_ini.clone(),
         x: project.x.clone(),
-        env: project.env.clone(),
+        env,
     };
     runner::open(&project.migrations, project.kind, &options).await
 }
@@ -115,7 +121,7 @@ async fn scratch_database(args: &DatabaseArgs) -> Result<ScratchDatabase> {
 }
 
 async fn revisions(project: &ProjectArgs, format: Format) -> Result<Verdict> {
-    let runner = open_runner(project).await?;
+    let runner = open_runner(project, None).await?;
     let revisions = runner.revisions().all();
     match format {
         Format::Json => println!(
@@ -151,7 +157,7 @@ enum Gate {
 }
 
 async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
-    let mut runner = open_runner(&args.project).await?;
+    let mut runner = open_runner(&args.project, args.database.database_url.as_deref()).await?;
     let range = match which {
         Gate::Cycle => gate::cycle_range,
         Gate::Stairway => gate::stairway_range,
@@ -177,6 +183,7 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
         compare_column_order: args.compare_column_order,
         seed,
         allowed_changes: AllowedChanges::new(args.allow_change.clone()),
+        irreversible_ok: irreversible_ok(runner.revisions(), &args.irreversible_ok)?,
     };
     let mut database = scratch_database(&args.database).await?;
     let report = match which {
@@ -200,10 +207,7 @@ async fn snapshot_at(
     database: &ScratchDatabase,
     target: &Target,
 ) -> Result<Snapshot> {
-    let options = database.connect_options();
-    if runner.current(options).await? != *target {
-        runner.upgrade(options, target).await?;
-    }
+    runner::migrate(runner, database.connect_options(), target).await?;
     let mut connection = database.connect().await?;
     schema::introspect(&mut connection, runner.bookkeeping_tables()).await
 }
@@ -214,7 +218,7 @@ async fn snapshot_one(
     revision: Option<&str>,
     out: Option<&Path>,
 ) -> Result<Verdict> {
-    let mut runner = open_runner(project).await?;
+    let mut runner = open_runner(project, database.database_url.as_deref()).await?;
     let target = runner.revisions().resolve(revision.unwrap_or("head"))?;
     let database = scratch_database(database).await?;
     let snapshot = snapshot_at(runner.as_mut(), &database, &target).await?;
@@ -225,21 +229,22 @@ async fn snapshot_one(
     Ok(Verdict::Pass)
 }
 
-/// One file per revision, base included, written on the way up.
+/// One file per state on the way up from base, named as the gate names it (a revision, or
+/// heads joined by `+` between a branch and its merge).
 async fn snapshot_all(
     project: &ProjectArgs,
     database: &DatabaseArgs,
     dir: &Path,
 ) -> Result<Verdict> {
-    let mut runner = open_runner(project).await?;
+    let mut runner = open_runner(project, database.database_url.as_deref()).await?;
     std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
         path: dir.to_path_buf(),
         source,
     })?;
     let database = scratch_database(database).await?;
-    let targets: Vec<Target> = (0..=runner.revisions().all().len())
-        .map(|position| runner.revisions().target_at(position))
-        .collect();
+    let targets = runner
+        .revisions()
+        .walk(&Target::base(), &runner.revisions().head());
     for target in targets {
         let snapshot = snapshot_at(runner.as_mut(), &database, &target).await?;
         let path = dir.join(format!("{target}.txt"));
@@ -269,13 +274,14 @@ async fn diff(
         }
     }
     if !revisions.is_empty() {
-        let mut runner = open_runner(project).await?;
+        let mut runner = open_runner(project, database.database_url.as_deref()).await?;
         let mut targets = revisions
             .into_iter()
             .map(|(side, spec)| Ok((side, runner.revisions().resolve(spec)?)))
             .collect::<Result<Vec<_>>>()?;
-        // In history order, so that every step is an upgrade.
-        targets.sort_by_key(|(_, target)| runner.revisions().position(target));
+        // An older side first, so that the walk goes up where it can.
+        targets
+            .sort_by_key(|(_, target)| runner.revisions().between(&Target::base(), target).len());
         let database = scratch_database(database).await?;
         for (side, target) in targets {
             snapshots[side] = Some(snapshot_at(runner.as_mut(), &database, &target).await?);
@@ -297,6 +303,17 @@ async fn diff(
     })
 }
 
+/// The revisions `--irreversible-ok` names, each resolved to its full id.
+fn irreversible_ok(revisions: &Revisions, specs: &[String]) -> Result<Vec<String>> {
+    specs
+        .iter()
+        .map(|spec| match revisions.resolve(spec)?.heads() {
+            [one] => Ok(one.clone()),
+            _ => Err(Error::UnknownRevision(spec.clone())),
+        })
+        .collect()
+}
+
 fn seed_options(args: &SeedArgs) -> SeedOptions {
     SeedOptions {
         rows: args.rows,
@@ -313,7 +330,7 @@ async fn seed(
     database_url: Option<String>,
     args: &SeedArgs,
 ) -> Result<Verdict> {
-    let mut runner = open_runner(project).await?;
+    let mut runner = open_runner(project, database_url.as_deref()).await?;
     let target = runner.revisions().resolve(at)?;
     // Kept only once seeded: a failure on the way cleans up like any other run.
     let mut database = scratch_database(&DatabaseArgs {
@@ -322,7 +339,7 @@ async fn seed(
     })
     .await?;
     let options = database.connect_options();
-    runner.upgrade(options, &target).await?;
+    runner::migrate(runner.as_mut(), options, &target).await?;
     let mut connection = database.connect().await?;
     let skip = runner.bookkeeping_tables();
     let seeded = data::seed(&mut connection, options, skip, &seed_options(args)).await?;

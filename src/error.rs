@@ -39,7 +39,7 @@ pub enum Error {
     UnknownRevision(String),
     #[error("revision {0:?} is ambiguous: it is a prefix of {1}")]
     AmbiguousRevision(String, String),
-    #[error("--from {from} is not before --to {to}")]
+    #[error("--from {from} is not below --to {to}: every revision applied at --from must be applied at --to, and --to must add at least one")]
     EmptyRange { from: String, to: String },
 
     #[error("cannot seed {table}.{column} under {constraint}: {reason}; give the column its values with --values {table}.{column}=A,B,... or lower the rows with --table-rows {table}=N")]

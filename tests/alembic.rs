@@ -12,17 +12,103 @@ fn cycle_passes_on_the_alembic_pos_fixture_with_data() {
     let report = run.json();
     assert_eq!(report["kind"], "alembic");
     assert_eq!(step_statuses(&report), ["ok"; 6]);
-    assert_eq!(report["steps"][1]["from"], "0007");
-    assert_eq!(report["steps"][1]["to"], "0008");
+    assert_eq!(report["steps"][1]["from"], "0008");
+    assert_eq!(report["steps"][1]["to"], "0009");
     assert_eq!(report["tables"].as_array().unwrap().len(), 6);
 }
 
 #[test]
-fn stairway_passes_on_the_alembic_pos_fixture() {
+fn revisions_list_the_branch_and_the_merge_parents_first() {
+    let run = Sandbox::new().run(&[
+        "revisions",
+        "-m",
+        &fixture("pos-alembic"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let listed = run.json();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009"]
+    );
+    assert_eq!(listed[5]["parents"], serde_json::json!(["0005"]));
+    assert_eq!(listed[6]["parents"], serde_json::json!(["0005"]));
+    assert_eq!(listed[7]["parents"], serde_json::json!(["0006", "0007"]));
+    // An empty merge has nothing to undo, so its empty downgrade is a real one.
+    assert_eq!(listed[7]["has_down"], true);
+}
+
+#[test]
+fn stairway_steps_every_revision_once_across_the_branch_and_the_merge() {
     let sandbox = Sandbox::new();
     let run = sandbox.gate("stairway", "pos-alembic", &[]);
     assert_eq!(run.code, 0, "{}", run.output());
-    assert_eq!(run.json()["steps"].as_array().unwrap().len(), 8 * 3);
+    let report = run.json();
+    let steps: Vec<(String, String)> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["from"].to_string(), s["to"].to_string()))
+        .collect();
+    assert_eq!(steps.len(), 9 * 3);
+    let ups: Vec<String> = steps
+        .iter()
+        .step_by(3)
+        .map(|(from, to)| format!("{from}->{to}").replace('"', ""))
+        .collect();
+    assert_eq!(
+        ups[4..],
+        [
+            "0004->0005",
+            "0005->0006",
+            "0006->0006+0007",
+            "0006+0007->0008",
+            "0008->0009"
+        ]
+    );
+    let checks = report["checks"].as_array().unwrap();
+    assert!(checks
+        .iter()
+        .any(|c| c["message"] == "downgrade of 0008 restored the schema of 0006+0007"));
+}
+
+#[test]
+fn a_history_with_two_heads_is_tested_at_both() {
+    let run = Sandbox::new().gate("cycle", "alembic-two-heads", &["--rows", "200"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let report = run.json();
+    assert_eq!(report["steps"][1]["from"], "0005");
+    assert_eq!(report["steps"][1]["to"], "0006+0007");
+    assert_eq!(report["steps"][2]["name"], "downgrade");
+    assert_eq!(report["checks"][0]["name"], "heads");
+    assert_eq!(
+        report["checks"][0]["message"],
+        "the history has 2 heads (0006, 0007); the gate tests them all"
+    );
+    assert!(run.stderr.contains("2 heads"), "{}", run.stderr);
+}
+
+#[test]
+fn a_range_between_two_branches_is_refused() {
+    let run = Sandbox::new().gate(
+        "cycle",
+        "alembic-two-heads",
+        &["--from", "0006", "--to", "0007"],
+    );
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert!(
+        run.stderr
+            .starts_with("error: --from 0006 is not below --to 0007"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -73,6 +159,36 @@ fn an_irreversible_alembic_downgrade_is_a_finding_naming_the_revision() {
         report["steps"][2]["error"],
         "0002 is irreversible: its downgrade raises NotImplementedError (the original case of opened_by is gone)"
     );
+}
+
+#[test]
+fn an_accepted_irreversible_revision_is_never_downgraded() {
+    let sandbox = Sandbox::new();
+    let accepted = ["--irreversible-ok", "0002"];
+    let run = sandbox.gate(
+        "cycle",
+        "broken-alembic-irreversible",
+        &[&["--rows", "100"][..], &accepted].concat(),
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    let report = run.json();
+    assert_eq!(step_statuses(&report), ["ok", "ok"]);
+    assert_eq!(report["steps"][1]["name"], "upgrade");
+    assert_eq!(report["checks"][1]["name"], "irreversible_accepted");
+
+    let run = sandbox.gate("stairway", "broken-alembic-irreversible", &accepted);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let names: Vec<String> = run.json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    // 0001 up, down, up; 0002 up only.
+    assert_eq!(names, ["upgrade", "downgrade", "upgrade", "upgrade"]);
+
+    let run = sandbox.gate("stairway", "broken-alembic-irreversible", &[]);
+    assert_eq!(run.code, 1, "{}", run.output());
 }
 
 #[test]
@@ -178,33 +294,5 @@ fn a_python_exception_in_a_migration_is_a_finding_with_its_traceback() {
     assert!(
         error.contains("0002_backfill_till_owner.py"),
         "the traceback names the file: {error}"
-    );
-}
-
-#[test]
-fn a_branching_history_is_refused_in_one_sentence_until_branches_are_supported() {
-    let project = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        common::repo_path("migrations-fixtures/pos-alembic/env.py"),
-        project.path().join("env.py"),
-    )
-    .unwrap();
-    std::fs::copy(
-        common::repo_path("migrations-fixtures/pos-alembic/alembic.ini"),
-        project.path().join("alembic.ini"),
-    )
-    .unwrap();
-    std::fs::create_dir(project.path().join("versions")).unwrap();
-    for (id, parent) in [("r1", "None"), ("r2a", "\"r1\""), ("r2b", "\"r1\"")] {
-        let script = format!("revision = \"{id}\"\ndown_revision = {parent}\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n");
-        std::fs::write(project.path().join(format!("versions/{id}.py")), script).unwrap();
-    }
-    let run = Sandbox::new().run(&["revisions", "-m", &project.path().display().to_string()]);
-    assert_eq!(run.code, 2, "{}", run.output());
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.output());
-    assert!(
-        run.stderr.contains("revision r1 branches or merges"),
-        "{}",
-        run.stderr
     );
 }

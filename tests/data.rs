@@ -7,7 +7,7 @@ use bytes::{BufMut, BytesMut};
 use common::{failed_checks, fixture, Sandbox};
 use migverify::data::{self, SeedOptions};
 use migverify::database::{ScratchDatabase, ServerChoice};
-use migverify::runner::{Runner, SqlxRunner, Target};
+use migverify::runner::{self, Runner, SqlxRunner, Target};
 use migverify::schema;
 use sqlx::PgConnection;
 
@@ -165,15 +165,15 @@ async fn seeding_satisfies_every_constraint_of_the_pos_fixture_at_every_revision
         .await
         .unwrap();
     let mut connection = database.connect().await.unwrap();
-    let revisions: Vec<Target> = runner
+    let revisions = runner
         .revisions()
-        .all()
-        .iter()
-        .map(|r| Target::Revision(r.id.clone()))
-        .collect();
+        .walk(&Target::base(), &runner.revisions().head())
+        .split_off(1);
     for revision in &revisions {
         for seed in [1, 2, 3] {
-            runner.upgrade(&options, revision).await.unwrap();
+            runner::migrate(&mut runner, &options, revision)
+                .await
+                .unwrap();
             let tables = schema::load_tables(&mut connection, runner.bookkeeping_tables())
                 .await
                 .unwrap();
@@ -204,7 +204,9 @@ async fn seeding_satisfies_every_constraint_of_the_pos_fixture_at_every_revision
                         .unwrap();
                 assert_eq!(count as u64, rows, "{} at {revision}", table.name);
             }
-            runner.downgrade(&options, &Target::Base).await.unwrap();
+            runner::migrate(&mut runner, &options, &Target::base())
+                .await
+                .unwrap();
         }
     }
 }

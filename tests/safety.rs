@@ -232,7 +232,7 @@ fn bad_input_gets_exit_2_and_one_sentence() {
     assert_one_clear_sentence(
         &["cycle", "-m", &fixture("pos"), "--from", "head"],
         2,
-        "is not before",
+        "is not below",
     );
     assert_one_clear_sentence(
         &["stairway", "-m", &fixture("broken-malformed-name")],

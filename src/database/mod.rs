@@ -51,6 +51,18 @@ pub async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
     }
 }
 
+/// The password of a server URL, for tools that connect through libpq (which reads PGPASSWORD),
+/// so that it never needs to appear in a URL handed to them.
+pub fn password_in_url(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let password = parsed.password()?;
+    Some(
+        percent_encoding::percent_decode_str(password)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
 fn describe_target(options: &PgConnectOptions) -> String {
     format!(
         "{}:{} (database {})",

@@ -25,22 +25,21 @@ pub async fn cycle(
     )
     .await?;
     let span = session.span(from, to);
+    let revisions = session.runner_revisions();
+    session.note_heads(to);
 
     let at_base = session.snapshot().await?;
-    session.check_committed(snapshots, &Target::Base, &at_base)?;
+    session.check_committed(snapshots, &Target::base(), &at_base)?;
     // With committed snapshots, climb to `from` one revision at a time so each is checked.
-    let revisions = session.runner_revisions();
     let climb: Vec<Target> = match snapshots {
-        Some(_) => (1..=revisions.position(from))
-            .map(|p| revisions.target_at(p))
-            .collect(),
+        Some(_) => revisions.walk(&Target::base(), from).split_off(1),
         None => vec![from.clone()]
             .into_iter()
-            .filter(|t| *t != Target::Base)
+            .filter(|t| !t.is_base())
             .collect(),
     };
     let mut at_from = at_base.clone();
-    let mut below = Target::Base;
+    let mut below = Target::base();
     for revision in climb {
         if !session.step(&below, &revision).await? {
             return Ok(session.finish());
@@ -51,7 +50,7 @@ pub async fn cycle(
         }
         below = revision;
     }
-    if *from != Target::Base {
+    if !from.is_base() {
         session.check_committed(snapshots, from, &at_from)?;
     }
     let seeded = match &config.seed {
@@ -83,6 +82,11 @@ pub async fn cycle(
         session.report.tables = data_checks::figures(before, &after);
     }
 
+    let irreversible = config.irreversible_between(&revisions, from, to);
+    if !irreversible.is_empty() {
+        session.note_irreversible(&irreversible, &span);
+        return Ok(session.finish());
+    }
     if !session.step(to, from).await? {
         return Ok(session.finish());
     }
@@ -116,8 +120,11 @@ pub async fn cycle(
         Wording::reapply(&span),
     );
 
-    if config.full {
-        if !session.step(to, &Target::Base).await? {
+    let irreversible = config.irreversible_between(&revisions, to, &Target::base());
+    if config.full && !irreversible.is_empty() {
+        session.note_irreversible(&irreversible, &format!("base..{to}"));
+    } else if config.full {
+        if !session.step(to, &Target::base()).await? {
             return Ok(session.finish());
         }
         let after_base = session.snapshot().await?;
@@ -132,7 +139,7 @@ pub async fn cycle(
                 missing: "removed {}, which existed before the first migration",
             },
         );
-        if !session.step(&Target::Base, to).await? {
+        if !session.step(&Target::base(), to).await? {
             return Ok(session.finish());
         }
         let rebuilt = session.snapshot().await?;

@@ -31,16 +31,36 @@ pub struct GateConfig {
     /// Rows to seed at `from` and check through the range (cycle); `None` checks schemas only.
     pub seed: Option<SeedOptions>,
     pub allowed_changes: AllowedChanges,
+    /// Revisions whose downgrade is known not to exist; the gate does not go below them.
+    pub irreversible_ok: Vec<String>,
 }
 
-/// The range `cycle` tests: by default the newest revision alone (from its parent to head).
+impl GateConfig {
+    /// The accepted irreversible revisions a move between `from` and `to` would revert.
+    fn irreversible_between(
+        &self,
+        revisions: &Revisions,
+        from: &Target,
+        to: &Target,
+    ) -> Vec<String> {
+        revisions
+            .between(from, to)
+            .into_iter()
+            .filter(|r| self.irreversible_ok.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect()
+    }
+}
+
+/// The range `cycle` tests: by default the newest revision alone (from its parent to head), or
+/// every head at once when the history has several.
 pub fn cycle_range(
     revisions: &Revisions,
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<(Target, Target)> {
     let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
-    let from = from.map_or_else(|| Ok(revisions.parent(&to)), |spec| revisions.resolve(spec))?;
+    let from = from.map_or_else(|| Ok(revisions.below(&to)), |spec| revisions.resolve(spec))?;
     non_empty(revisions, from, to)
 }
 
@@ -51,12 +71,12 @@ pub fn stairway_range(
     to: Option<&str>,
 ) -> Result<(Target, Target)> {
     let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
-    let from = from.map_or(Ok(Target::Base), |spec| revisions.resolve(spec))?;
+    let from = from.map_or(Ok(Target::base()), |spec| revisions.resolve(spec))?;
     non_empty(revisions, from, to)
 }
 
 fn non_empty(revisions: &Revisions, from: Target, to: Target) -> Result<(Target, Target)> {
-    if revisions.position(&from) >= revisions.position(&to) {
+    if from == to || !revisions.includes(&to, &from) {
         return Err(Error::EmptyRange {
             from: from.to_string(),
             to: to.to_string(),

@@ -11,7 +11,7 @@ use crate::data::{self, RowDifference, SeedOptions, TableChecksum};
 use crate::database::{self, ScratchDatabase};
 use crate::error::Result;
 use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
-use crate::runner::{Revisions, Runner, StepError, Target};
+use crate::runner::{self, Revisions, Runner, StepError, Target};
 use crate::schema::{self, Snapshot};
 
 use super::data_checks::{data_check, DataFinding};
@@ -82,11 +82,10 @@ impl<'a> Session<'a> {
         })
     }
 
-    /// Moves the database from `from` to `to` (up or down as the positions say), timed and
-    /// under the budget, and records the step. Returns whether it completed.
+    /// Moves the database from `from` to `to`, timed and under the budget, and records the
+    /// step. Returns whether it completed.
     pub async fn step(&mut self, from: &Target, to: &Target) -> Result<bool> {
-        let revisions = self.runner.revisions();
-        let upward = revisions.position(to) > revisions.position(from);
+        let upward = self.runner.revisions().includes(to, from);
         let name = if upward { "upgrade" } else { "downgrade" };
         let options = self.database.connect_options().clone();
         let span = self.span(from, to);
@@ -94,21 +93,7 @@ impl<'a> Session<'a> {
         tracing::info!(%from, %to, "{name}");
 
         let runner = &mut *self.runner;
-        let work = async {
-            if upward {
-                runner.upgrade(&options, to).await?;
-            } else {
-                runner.downgrade(&options, to).await?;
-            }
-            // Whatever the runner believes, the database must now be at `to`.
-            match runner.current(&options).await? {
-                now if &now == to => Ok(()),
-                now => Err(StepError::Failed {
-                    revision: to.to_string(),
-                    message: format!("after the {name} the database is at {now}, not at {to}"),
-                }),
-            }
-        };
+        let work = runner::migrate(runner, &options, to);
         tokio::pin!(work);
         let outcome = tokio::select! {
             outcome = &mut work => Some(outcome),
@@ -211,7 +196,7 @@ impl<'a> Session<'a> {
         }
         if self.before.is_none() {
             let before = self.database.create_sibling("before").await?;
-            self.runner.upgrade(&before, from).await?;
+            runner::migrate(&mut *self.runner, &before, from).await?;
             let mut connection = database::connect(&before).await?;
             let skip = self.runner.bookkeeping_tables();
             data::seed(&mut connection, &before, skip, options).await?;
@@ -322,6 +307,39 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Says, in the report, that the range ends at several heads and that all are tested.
+    pub fn note_heads(&mut self, to: &Target) {
+        if to.heads().len() < 2 {
+            return;
+        }
+        let message = format!(
+            "the history has {} heads ({}); the gate tests them all",
+            to.heads().len(),
+            to.heads().join(", ")
+        );
+        tracing::warn!("{message}");
+        self.report.push_check(Check {
+            name: "heads".to_string(),
+            status: CheckStatus::Pass,
+            message,
+            details: json!({ "heads": to.heads() }),
+        });
+    }
+
+    /// Records that the gate stops short of reverting `span` because the user accepted the
+    /// irreversible revisions in it.
+    pub fn note_irreversible(&mut self, revisions: &[String], span: &str) {
+        self.report.push_check(Check {
+            name: "irreversible_accepted".to_string(),
+            status: CheckStatus::Pass,
+            message: format!(
+                "{} accepted as irreversible (--irreversible-ok), so the gate does not downgrade {span}",
+                revisions.join(", ")
+            ),
+            details: json!({ "revisions": revisions }),
+        });
+    }
+
     pub fn runner_revisions(&self) -> Revisions {
         self.runner.revisions().clone()
     }
@@ -333,11 +351,20 @@ impl<'a> Session<'a> {
 
 impl Session<'_> {
     /// The revisions a step between `from` and `to` crosses, as a person names them:
-    /// "20240105", or "20240103..20240105".
+    /// "20240105", "20240103..20240105" for a line of them, "0006, 0007" for a few on branches.
     pub fn span(&self, from: &Target, to: &Target) -> String {
-        match self.runner.revisions().between(from, to) {
+        let crossed = self.runner.revisions().between(from, to);
+        let chain = crossed
+            .windows(2)
+            .all(|pair| pair[1].parents == [pair[0].id.clone()]);
+        match crossed.as_slice() {
             [] => "nothing".to_string(),
             [one] => one.id.clone(),
+            few if !chain && few.len() <= 4 => few
+                .iter()
+                .map(|r| r.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             [first, .., last] => format!("{}..{}", first.id, last.id),
         }
     }

@@ -1,5 +1,5 @@
 //! `stairway`: up, down and up again for every revision, each schema compared with the one
-//! before it.
+//! before it. Branches and merges are walked one revision at a time.
 
 use crate::database::ScratchDatabase;
 use crate::error::Result;
@@ -15,11 +15,7 @@ pub async fn stairway(
     config: &GateConfig,
 ) -> Result<Report> {
     let revisions = runner.revisions().clone();
-    let (first, low, high) = (
-        &config.from,
-        revisions.position(&config.from),
-        revisions.position(&config.to),
-    );
+    let states = revisions.walk(&config.from, &config.to);
     let snapshots = config.snapshots.as_deref();
     let mut session = Session::open(
         "stairway",
@@ -29,22 +25,30 @@ pub async fn stairway(
         config.compare_column_order,
     )
     .await?;
+    session.note_heads(&config.to);
 
-    if *first != Target::Base && !session.step(&Target::Base, first).await? {
+    let first = &config.from;
+    if !first.is_base() && !session.step(&Target::base(), first).await? {
         return Ok(session.finish());
     }
     let mut at_parent = session.snapshot().await?;
     session.check_committed(snapshots, first, &at_parent)?;
-    for position in low + 1..=high {
-        let parent = revisions.target_at(position - 1);
-        let revision = revisions.target_at(position);
-        if !session.step(&parent, &revision).await? {
+    for pair in states.windows(2) {
+        let (parent, revision) = (&pair[0], &pair[1]);
+        let span = session.span(parent, revision);
+        if !session.step(parent, revision).await? {
             break;
         }
         let at_revision = session.snapshot().await?;
-        session.check_committed(snapshots, &revision, &at_revision)?;
+        session.check_committed(snapshots, revision, &at_revision)?;
 
-        if !session.step(&revision, &parent).await? {
+        let irreversible = config.irreversible_between(&revisions, parent, revision);
+        if !irreversible.is_empty() {
+            session.note_irreversible(&irreversible, &span);
+            at_parent = at_revision;
+            continue;
+        }
+        if !session.step(revision, parent).await? {
             break;
         }
         let after_down = session.snapshot().await?;
@@ -52,10 +56,10 @@ pub async fn stairway(
             "schema_roundtrip",
             &at_parent,
             &after_down,
-            Wording::downgrade(&revision.to_string(), &parent),
+            Wording::downgrade(&span, parent),
         );
 
-        if !session.step(&parent, &revision).await? {
+        if !session.step(parent, revision).await? {
             break;
         }
         let after_up = session.snapshot().await?;
@@ -63,7 +67,7 @@ pub async fn stairway(
             "schema_reapply",
             &at_revision,
             &after_up,
-            Wording::reapply(&revision.to_string()),
+            Wording::reapply(&span),
         );
         at_parent = at_revision;
     }

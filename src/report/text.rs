@@ -50,6 +50,12 @@ pub fn render_text(report: &Report, color: bool) -> String {
     }
 
     let _ = writeln!(out, "\nchecks");
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
     for check in &report.checks {
         let (label, code) = match check.status {
             CheckStatus::Pass => ("pass", GREEN),
@@ -57,7 +63,7 @@ pub fn render_text(report: &Report, color: bool) -> String {
         };
         let _ = writeln!(
             out,
-            "  {}  {:<18} {}",
+            "  {}  {:<width$}  {}",
             paint(label, code),
             check.name,
             check.message

@@ -23,7 +23,8 @@ def reply(**message):
 try:
     from alembic import command
     from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.runtime.migration import MigrationContext, MigrationStep
     from alembic.script import ScriptDirectory
     import sqlalchemy
 except Exception as error:  # the interpreter lacks alembic or SQLAlchemy
@@ -47,19 +48,28 @@ def config(url=None, x=()):
     return cfg
 
 
-def has_down(script):
-    """False when downgrade() does nothing or raises NotImplementedError."""
+def statements(function):
+    """The statements of a function, docstrings left out; None when its source is unavailable."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(script.module.downgrade)))
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
     except (OSError, TypeError, AttributeError):
-        return True
-    body = [
+        return None
+    return [
         node
         for node in tree.body[0].body
         if not (isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant))
     ]
+
+
+def has_down(script):
+    """False when downgrade() raises NotImplementedError, or does nothing to undo an upgrade
+    that does something (an empty merge revision has nothing to undo)."""
+    body = statements(script.module.downgrade)
+    if body is None:
+        return True
     if all(isinstance(node, ast.Pass) for node in body):
-        return False
+        up = statements(script.module.upgrade)
+        return up is not None and all(isinstance(node, ast.Pass) for node in up)
     if len(body) == 1 and isinstance(body[0], ast.Raise):
         raised = body[0].exc
         name = getattr(raised, "id", None) or getattr(getattr(raised, "func", None), "id", None)
@@ -68,8 +78,12 @@ def has_down(script):
 
 
 def revisions():
-    scripts = list(ScriptDirectory.from_config(config()).walk_revisions("base", "heads"))
-    scripts.reverse()  # walk_revisions goes head to base; parents must come first
+    # In file-name order, which migverify keeps wherever parents allow: it is how people number
+    # and date revision files, while alembic's walk order between branches is arbitrary.
+    scripts = sorted(
+        ScriptDirectory.from_config(config()).walk_revisions("base", "heads"),
+        key=lambda script: os.path.basename(script.path),
+    )
     return [
         {
             "id": script.revision,
@@ -115,14 +129,25 @@ def handle(request):
         return {"databases": probe(request["url"], request.get("x", ()))}
     if op == "current":
         return {"heads": current(request["url"])}
-    cfg = config(request["url"], request.get("x", ()))
-    if op == "upgrade":
-        command.upgrade(cfg, request["target"])
-    elif op == "downgrade":
-        command.downgrade(cfg, request["target"])
-    else:
-        raise ValueError(f"unknown request {op!r}")
-    return {}
+    if op in ("apply", "revert"):
+        step(config(request["url"], request.get("x", ())), request["revision"], op == "apply")
+        return {}
+    raise ValueError(f"unknown request {op!r}")
+
+
+def step(cfg, revision, upgrade):
+    """Applies or reverts exactly one revision through env.py, as `command.upgrade` would but
+    without choosing the revisions itself: migverify walks branches and merges one at a time,
+    and alembic's heads bookkeeping (HeadMaintainer) records each move."""
+    scripts = ScriptDirectory.from_config(cfg)
+    script = scripts.get_revision(revision)
+    make = MigrationStep.upgrade_from_script if upgrade else MigrationStep.downgrade_from_script
+
+    def one_step(heads, context):
+        return [make(scripts.revision_map, script)]
+
+    with EnvironmentContext(cfg, scripts, fn=one_step, destination_rev=revision):
+        scripts.run_env()
 
 
 def last_lines(error, count=6):

@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnectOptions;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use super::{Kind, Revision, Revisions, Runner, RunnerOptions, StepError, Target};
+use super::{Kind, Revision, Revisions, Runner, RunnerOptions, StepError};
 use crate::error::{Error, Result};
 
 const HELPER: &str = include_str!("alembic_helper.py");
@@ -127,22 +127,6 @@ impl AlembicRunner {
         if revisions.is_empty() {
             return Err(Error::NoMigrations(dir.to_path_buf()));
         }
-        // The gate walks one line of history; say so rather than misread a branchy one.
-        let children = |id: &str| {
-            revisions
-                .iter()
-                .filter(|r| r.parents.iter().any(|p| p == id))
-                .count()
-        };
-        if let Some(fork) = revisions
-            .iter()
-            .find(|r| r.parents.len() > 1 || children(&r.id) > 1)
-        {
-            return Err(malformed(
-                dir,
-                format!("revision {} branches or merges, and migverify drives linear alembic histories only so far", fork.id),
-            ));
-        }
         Ok(AlembicRunner {
             helper,
             revisions: Revisions::new(revisions),
@@ -200,33 +184,39 @@ impl AlembicRunner {
         }
     }
 
-    /// One revision up or down; a failure names it.
+    /// One revision up (`apply`) or down (`revert`); a failure names it.
     async fn step(
         &mut self,
         database: &PgConnectOptions,
         op: &str,
-        target: &Target,
         revision: &str,
     ) -> std::result::Result<(), StepError> {
         self.verify_env_py(database).await?;
         let reply = self
             .helper
-            .call(
-                json!({ "op": op, "url": sqlalchemy_url(database), "target": target.to_string(), "x": self.x }),
-            )
+            .call(json!({ "op": op, "url": sqlalchemy_url(database), "revision": revision, "x": self.x }))
             .await?;
         if reply["ok"] == true {
             // The version table on the scratch database must have moved with the step.
-            return match self.current(database).await? {
-                now if now == *target => Ok(()),
-                now => Err(StepError::ElsewhereMigrated {
-                    reached: format!("a database other than the scratch one (whose alembic_version stayed at {now})"),
-                }),
-            };
+            let heads = self.current(database).await?;
+            let recorded = heads.iter().any(|head| head == revision);
+            if recorded == (op == "apply") {
+                return Ok(());
+            }
+            return Err(StepError::ElsewhereMigrated {
+                reached: format!(
+                    "a database other than the scratch one (whose alembic_version stayed at {})",
+                    if heads.is_empty() {
+                        "base".to_string()
+                    } else {
+                        heads.join(", ")
+                    }
+                ),
+            });
         }
         let message = reply["error"].as_str().unwrap_or("failed").to_string();
         let traceback = reply["traceback"].as_str().unwrap_or("").trim().to_string();
-        if reply["irreversible"] == true && op == "downgrade" {
+        if reply["irreversible"] == true && op == "revert" {
             return Err(StepError::Irreversible {
                 revision: revision.to_string(),
                 message,
@@ -260,7 +250,7 @@ impl Runner for AlembicRunner {
     async fn current(
         &mut self,
         database: &PgConnectOptions,
-    ) -> std::result::Result<Target, StepError> {
+    ) -> std::result::Result<Vec<String>, StepError> {
         let reply = self
             .helper
             .call(json!({ "op": "current", "url": sqlalchemy_url(database) }))
@@ -273,53 +263,28 @@ impl Runner for AlembicRunner {
                     .to_string(),
             ));
         }
-        match reply["heads"].as_array().map(Vec::as_slice) {
-            Some([head]) => Ok(Target::Revision(
-                head.as_str().unwrap_or_default().to_string(),
-            )),
-            _ => Ok(Target::Base),
-        }
+        Ok(reply["heads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|head| head.as_str().map(str::to_string))
+            .collect())
     }
 
-    async fn upgrade(
+    async fn apply(
         &mut self,
         database: &PgConnectOptions,
-        target: &Target,
+        revision: &Revision,
     ) -> std::result::Result<(), StepError> {
-        let from = self.current(database).await?;
-        let (low, high) = (
-            self.revisions.position(&from),
-            self.revisions.position(target),
-        );
-        for position in low + 1..=high {
-            let next = self.revisions.target_at(position);
-            self.step(database, "upgrade", &next, &next.to_string())
-                .await?;
-        }
-        Ok(())
+        self.step(database, "apply", &revision.id).await
     }
 
-    async fn downgrade(
+    async fn revert(
         &mut self,
         database: &PgConnectOptions,
-        target: &Target,
+        revision: &Revision,
     ) -> std::result::Result<(), StepError> {
-        let from = self.current(database).await?;
-        let (high, low) = (
-            self.revisions.position(&from),
-            self.revisions.position(target),
-        );
-        for position in (low..high).rev() {
-            let reverted = self.revisions.target_at(position + 1).to_string();
-            self.step(
-                database,
-                "downgrade",
-                &self.revisions.target_at(position),
-                &reverted,
-            )
-            .await?;
-        }
-        Ok(())
+        self.step(database, "revert", &revision.id).await
     }
 }
 

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use sqlx::postgres::PgConnectOptions;
 
 pub use alembic_runner::AlembicRunner;
-pub use revisions::{Revision, Revisions, Target};
+pub use revisions::{Move, Revision, Revisions, Target};
 pub use sqlx_runner::SqlxRunner;
 
 use crate::error::{Error, Result};
@@ -61,24 +61,48 @@ pub trait Runner: Send {
     /// The tables the migration tool keeps its own records in; checks leave them out.
     fn bookkeeping_tables(&self) -> &'static [&'static str];
 
-    async fn current(&mut self, database: &PgConnectOptions) -> Result<Target, StepError>;
+    /// The revisions the database records as its heads.
+    async fn current(&mut self, database: &PgConnectOptions) -> Result<Vec<String>, StepError>;
 
-    /// Applies revisions one at a time until `target` is the current one.
-    async fn upgrade(
+    /// Applies one revision whose parents are all applied.
+    async fn apply(
         &mut self,
         database: &PgConnectOptions,
-        target: &Target,
+        revision: &Revision,
     ) -> Result<(), StepError>;
 
-    /// Reverts revisions one at a time, newest first, until `target` is the current one.
-    async fn downgrade(
+    /// Reverts one revision that no applied revision descends from.
+    async fn revert(
         &mut self,
         database: &PgConnectOptions,
-        target: &Target,
+        revision: &Revision,
     ) -> Result<(), StepError>;
 }
 
-/// Finds the migration project in `dir` and opens the runner for its kind.
+/// Moves the database to `target` one revision at a time, up, down or across branches, and
+/// checks that it got there whatever the runner believes.
+pub async fn migrate(
+    runner: &mut dyn Runner,
+    database: &PgConnectOptions,
+    target: &Target,
+) -> Result<(), StepError> {
+    let revisions = runner.revisions().clone();
+    let now = revisions.target_of(&runner.current(database).await?);
+    for step in revisions.path(&now, target) {
+        match step {
+            Move::Apply(revision) => runner.apply(database, revision).await?,
+            Move::Revert(revision) => runner.revert(database, revision).await?,
+        }
+    }
+    match revisions.target_of(&runner.current(database).await?) {
+        reached if reached == *target => Ok(()),
+        reached => Err(StepError::Failed {
+            revision: target.to_string(),
+            message: format!("the database ended at {reached}, not at {target}"),
+        }),
+    }
+}
+
 /// What a runner needs beyond the project directory (alembic's interpreter and settings).
 #[derive(Debug, Clone, Default)]
 pub struct RunnerOptions {
@@ -90,6 +114,7 @@ pub struct RunnerOptions {
     pub env: Vec<(String, String)>,
 }
 
+/// Finds the migration project in `dir` and opens the runner for its kind.
 pub async fn open(
     dir: &Path,
     forced: Option<Kind>,

@@ -1,7 +1,7 @@
 //! Runs sqlx migration directories in-process through sqlx's own `Migrate` implementation, one
 //! version at a time, so `_sqlx_migrations` ends up exactly as `sqlx migrate run` would leave it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -9,7 +9,7 @@ use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, Migration
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::Connection;
 
-use super::{Kind, Revision, Revisions, Runner, StepError, Target};
+use super::{Kind, Revision, Revisions, Runner, StepError};
 use crate::database::describe_sqlx_error;
 use crate::error::{Error, Result};
 
@@ -133,53 +133,33 @@ impl Runner for SqlxRunner {
         &["_sqlx_migrations"]
     }
 
-    async fn current(&mut self, database: &PgConnectOptions) -> Result<Target, StepError> {
+    async fn current(&mut self, database: &PgConnectOptions) -> Result<Vec<String>, StepError> {
         let applied = self.applied(database).await?;
-        Ok(applied
-            .into_iter()
-            .max()
-            .map_or(Target::Base, |v| Target::Revision(v.to_string())))
+        Ok(applied.iter().map(i64::to_string).collect())
     }
 
-    async fn upgrade(
+    async fn apply(
         &mut self,
         database: &PgConnectOptions,
-        target: &Target,
+        revision: &Revision,
     ) -> Result<(), StepError> {
-        let limit = version_of(target);
-        let applied: HashSet<i64> = self.applied(database).await?.into_iter().collect();
-        let pending: Vec<Migration> = self
-            .ups
-            .range(..=limit)
-            .filter(|(version, _)| !applied.contains(version))
-            .map(|(_, m)| m.clone())
-            .collect();
-        for migration in &pending {
-            tracing::debug!(version = migration.version, "applying");
-            self.run_one(database, migration, true).await?;
-        }
-        Ok(())
+        let migration = self.ups[&version_of(revision)].clone();
+        tracing::debug!(version = migration.version, "applying");
+        self.run_one(database, &migration, true).await
     }
 
-    async fn downgrade(
+    async fn revert(
         &mut self,
         database: &PgConnectOptions,
-        target: &Target,
+        revision: &Revision,
     ) -> Result<(), StepError> {
-        let floor = version_of(target);
-        let mut applied = self.applied(database).await?;
-        applied.retain(|v| *v > floor);
-        applied.sort_unstable_by(|a, b| b.cmp(a));
-        for version in applied {
-            let Some(down) = self.downs.get(&version).cloned() else {
-                return Err(StepError::NoDown {
-                    revision: version.to_string(),
-                });
-            };
-            tracing::debug!(version, "reverting");
-            self.run_one(database, &down, false).await?;
-        }
-        Ok(())
+        let Some(down) = self.downs.get(&version_of(revision)).cloned() else {
+            return Err(StepError::NoDown {
+                revision: revision.id.clone(),
+            });
+        };
+        tracing::debug!(version = down.version, "reverting");
+        self.run_one(database, &down, false).await
     }
 }
 
@@ -201,12 +181,9 @@ fn list_revisions(
         .collect()
 }
 
-/// Base is below every version; the ids were produced from versions, so they parse.
-fn version_of(target: &Target) -> i64 {
-    match target {
-        Target::Base => i64::MIN,
-        Target::Revision(id) => id.parse().unwrap_or(i64::MIN),
-    }
+/// The ids were produced from versions, so they parse.
+fn version_of(revision: &Revision) -> i64 {
+    revision.id.parse().expect("sqlx revision ids are versions")
 }
 
 fn malformed(dir: &Path, message: String) -> Error {

@@ -1,0 +1,1 @@
+../../pos-alembic/versions/0001_create_stores.py

@@ -1,0 +1,1 @@
+../../pos-alembic/versions/0002_create_devices.py

@@ -1,0 +1,1 @@
+../../pos-alembic/versions/0003_create_orders.py

@@ -1,0 +1,1 @@
+../../pos-alembic/versions/0004_create_bills_and_payments.py

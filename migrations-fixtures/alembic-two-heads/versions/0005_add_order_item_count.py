@@ -1,0 +1,1 @@
+../../pos-alembic/versions/0005_add_order_item_count.py

@@ -1,0 +1,1 @@
+../../pos-alembic/versions/0006_daily_sales_and_audit.py

@@ -1,0 +1,1 @@
+../../pos-alembic/versions/0007_store_isolation_policy.py
