@@ -296,3 +296,69 @@ fn a_python_exception_in_a_migration_is_a_finding_with_its_traceback() {
         "the traceback names the file: {error}"
     );
 }
+
+#[test]
+fn diff_across_the_branch_reads_the_same_for_both_kinds_of_the_pos_project() {
+    let sandbox = Sandbox::new();
+    // alembic's 0008 merges the two branches that sqlx has in line as 0006 and 0007.
+    let alembic = sandbox.run(&["diff", "-m", &fixture("pos-alembic"), "0005", "0008"]);
+    let sqlx = sandbox.run(&[
+        "diff",
+        "-m",
+        &fixture("pos"),
+        "20240101000005",
+        "20240101000007",
+    ]);
+    assert_eq!(alembic.code, 1, "{}", alembic.output());
+    assert_eq!(sqlx.code, 1, "{}", sqlx.output());
+    let body = |text: &str| text.lines().skip(2).collect::<Vec<_>>().join("\n");
+    assert!(
+        alembic
+            .stdout
+            .contains("+policy public.orders.orders_by_store"),
+        "{}",
+        alembic.stdout
+    );
+    assert_eq!(body(&alembic.stdout), body(&sqlx.stdout));
+}
+
+#[test]
+fn a_helper_that_dies_mid_step_fails_the_step_and_nothing_hangs() {
+    let project = tempfile::tempdir().unwrap();
+    for file in ["env.py", "alembic.ini"] {
+        std::fs::copy(
+            common::repo_path(&format!("migrations-fixtures/pos-alembic/{file}")),
+            project.path().join(file),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir(project.path().join("versions")).unwrap();
+    let scripts = [
+        ("r1", "None", "op.execute('CREATE TABLE t (id int)')"),
+        ("r2", "'r1'", "os._exit(9)"),
+    ];
+    for (id, parent, body) in scripts {
+        let script = format!(
+            "import os\nfrom alembic import op\n\nrevision = '{id}'\ndown_revision = {parent}\n\n\ndef upgrade():\n    {body}\n\n\ndef downgrade():\n    op.execute('DROP TABLE t')\n"
+        );
+        std::fs::write(project.path().join(format!("versions/{id}.py")), script).unwrap();
+    }
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &project.path().display().to_string(),
+        "--rows",
+        "10",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let report = run.json();
+    assert_eq!(step_statuses(&report), ["ok", "error"]);
+    assert_eq!(
+        report["steps"][1]["error"],
+        "the alembic helper exited without answering (a migration may have ended the interpreter)"
+    );
+    sandbox.assert_nothing_left();
+}

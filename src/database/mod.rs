@@ -71,3 +71,18 @@ fn describe_target(options: &PgConnectOptions) -> String {
         options.get_database().unwrap_or("postgres")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::password_in_url;
+
+    #[test]
+    fn the_password_of_a_url_is_decoded_and_absent_without_one() {
+        assert_eq!(
+            password_in_url("postgres://app:p%40ss%2Fw0rd@db:5432/pos").as_deref(),
+            Some("p@ss/w0rd")
+        );
+        assert_eq!(password_in_url("postgres://app@db/pos"), None);
+        assert_eq!(password_in_url("not a url"), None);
+    }
+}

@@ -80,24 +80,19 @@ impl Helper {
 
     async fn reply(&mut self) -> std::result::Result<Value, StepError> {
         match self.replies.next_line().await {
-            Ok(Some(line)) => serde_json::from_str(&line).map_err(|e| {
-                StepError::Connection(format!("the alembic helper said {line:?}: {e}"))
-            }),
-            Ok(None) => Err(StepError::Connection(
-                "the alembic helper exited".to_string(),
+            Ok(Some(line)) => serde_json::from_str(&line)
+                .map_err(|e| StepError::Helper(format!("answered {line:?} ({e})"))),
+            Ok(None) => Err(StepError::Helper(
+                "exited without answering (a migration may have ended the interpreter)".to_string(),
             )),
-            Err(error) => Err(StepError::Connection(format!(
-                "the alembic helper is unreachable: {error}"
-            ))),
+            Err(error) => Err(StepError::Helper(format!("is unreachable ({error})"))),
         }
     }
 
     async fn call(&mut self, request: Value) -> std::result::Result<Value, StepError> {
         let line = format!("{request}\n");
         if let Err(error) = self.requests.write_all(line.as_bytes()).await {
-            return Err(StepError::Connection(format!(
-                "the alembic helper is gone: {error}"
-            )));
+            return Err(StepError::Helper(format!("is gone ({error})")));
         }
         self.reply().await
     }

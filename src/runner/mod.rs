@@ -49,6 +49,8 @@ pub enum StepError {
     ElsewhereMigrated { reached: String },
     #[error("lost the connection to the scratch database: {0}")]
     Connection(String),
+    #[error("the alembic helper {0}")]
+    Helper(String),
 }
 
 #[async_trait]
