@@ -203,12 +203,15 @@ pub struct GateArgs {
     /// Also compare the physical order of columns.
     #[arg(long)]
     pub compare_column_order: bool,
-    /// The report on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// The report on stdout: text for people, json for machines, markdown for a PR comment.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     /// Write the JSON report to FILE as well.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Write the markdown report (a PR comment) to FILE as well.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +228,13 @@ pub struct SeedArgs {
     /// Values for a column the seeder cannot fill by itself (repeatable).
     #[arg(long, value_name = "TABLE.COLUMN=A,B,...", value_parser = parse_values)]
     pub values: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use sqlx::postgres::PgConnectOptions;
 
-use crate::cli::{Command, DatabaseArgs, Format, GateArgs, ProjectArgs, SeedArgs};
+use crate::cli::{Command, DatabaseArgs, Format, GateArgs, ProjectArgs, ReportFormat, SeedArgs};
 use crate::data::{self, SeedOptions};
 use crate::database::{self, ScratchDatabase, ServerChoice};
 use crate::error::{exit_code, Error, Result};
@@ -15,7 +15,7 @@ use crate::gate::{self, AllowedChanges, GateConfig};
 /// Up to this many rows per table, `cycle` also goes down to base and back by default: beyond,
 /// the extra trip costs more than it tells.
 const FULL_CYCLE_MAX_ROWS: u64 = 100_000;
-use crate::report::{render_text, Verdict};
+use crate::report::{render_markdown, render_text, Verdict};
 use crate::runner::{self, Revisions, Runner, RunnerOptions, Target};
 use crate::schema::{self, Snapshot};
 
@@ -192,11 +192,15 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
     };
     drop(database);
     match args.format {
-        Format::Text => print!("{}", render_text(&report, color)),
-        Format::Json => println!("{}", report.to_json()),
+        ReportFormat::Text => print!("{}", render_text(&report, color)),
+        ReportFormat::Json => println!("{}", report.to_json()),
+        ReportFormat::Markdown => print!("{}", render_markdown(&report)),
     }
     if let Some(path) = &args.report {
         write_file(path, &report.to_json())?;
+    }
+    if let Some(path) = &args.markdown {
+        write_file(path, &render_markdown(&report))?;
     }
     Ok(report.verdict)
 }

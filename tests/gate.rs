@@ -257,3 +257,33 @@ fn a_downgrade_that_undoes_nothing_is_caught_for_every_kind_of_object() {
         assert!(diff.contains(line), "the diff lacks {line:?}:\n{diff}");
     }
 }
+
+#[test]
+fn the_markdown_report_names_the_failure_in_its_first_lines() {
+    let sandbox = Sandbox::new();
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("comment.md");
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &fixture("broken-leftover-index"),
+        "--rows",
+        "100",
+        "--format",
+        "markdown",
+        "--markdown",
+        &file.display().to_string(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let opening: Vec<&str> = run.stdout.lines().take(6).collect();
+    assert_eq!(opening[0], "<!-- migverify-report -->");
+    assert_eq!(opening[1], "## migverify cycle: ❌ FAIL");
+    assert_eq!(
+        opening[5],
+        "**Failed:** schema_roundtrip: downgrade of 20240105 left index public.ix_orders_store_id behind"
+    );
+    assert!(run.stdout.contains(
+        "### Schema diff (20240101 → 20240105)\n\n```diff\n--- 20240101\n+++ 20240105\n"
+    ));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), run.stdout);
+}

@@ -26,7 +26,7 @@ pub async fn cycle(
     .await?;
     let span = session.span(from, to);
     let revisions = session.runner_revisions();
-    session.note_heads(to);
+    session.record_range(from, to);
 
     let at_base = session.snapshot().await?;
     session.check_committed(snapshots, &Target::base(), &at_base)?;
@@ -66,6 +66,7 @@ pub async fn cycle(
         return Ok(session.finish());
     }
     let at_to = session.snapshot().await?;
+    session.record_schema_diff((from, &at_from), (to, &at_to));
     session.check_committed(snapshots, to, &at_to)?;
     if let (Some(before), Some(options)) = (&seeded, &config.seed) {
         let after = session.checksums().await?;

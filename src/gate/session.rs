@@ -307,8 +307,37 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Records the range under test, and says when it ends at several heads.
+    pub fn record_range(&mut self, from: &Target, to: &Target) {
+        self.report.from = from.to_string();
+        self.report.to = to.to_string();
+        self.report.revisions = self
+            .runner
+            .revisions()
+            .between(from, to)
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
+        self.note_heads(to);
+    }
+
+    /// Records what the range does to the schema, for a reviewer.
+    pub fn record_schema_diff(
+        &mut self,
+        (from, before): (&Target, &Snapshot),
+        (to, after): (&Target, &Snapshot),
+    ) {
+        self.report.schema_diff = schema::unified_diff(
+            &before.comparable_text(self.compare_column_order),
+            &after.comparable_text(self.compare_column_order),
+            &from.to_string(),
+            &to.to_string(),
+            false,
+        );
+    }
+
     /// Says, in the report, that the range ends at several heads and that all are tested.
-    pub fn note_heads(&mut self, to: &Target) {
+    fn note_heads(&mut self, to: &Target) {
         if to.heads().len() < 2 {
             return;
         }

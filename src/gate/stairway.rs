@@ -25,7 +25,7 @@ pub async fn stairway(
         config.compare_column_order,
     )
     .await?;
-    session.note_heads(&config.to);
+    session.record_range(&config.from, &config.to);
 
     let first = &config.from;
     if !first.is_base() && !session.step(&Target::base(), first).await? {
@@ -33,6 +33,9 @@ pub async fn stairway(
     }
     let mut at_parent = session.snapshot().await?;
     session.check_committed(snapshots, first, &at_parent)?;
+    let at_first = at_parent.clone();
+    // The highest state reached, for the schema diff of the range.
+    let mut reached = (first.clone(), at_parent.clone());
     for pair in states.windows(2) {
         let (parent, revision) = (&pair[0], &pair[1]);
         let span = session.span(parent, revision);
@@ -41,6 +44,7 @@ pub async fn stairway(
         }
         let at_revision = session.snapshot().await?;
         session.check_committed(snapshots, revision, &at_revision)?;
+        reached = (revision.clone(), at_revision.clone());
 
         let irreversible = config.irreversible_between(&revisions, parent, revision);
         if !irreversible.is_empty() {
@@ -71,5 +75,6 @@ pub async fn stairway(
         );
         at_parent = at_revision;
     }
+    session.record_schema_diff((first, &at_first), (&reached.0, &reached.1));
     Ok(session.finish())
 }

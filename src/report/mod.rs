@@ -1,8 +1,10 @@
 //! Reports: a run is a list of timed steps and pass/fail checks with a verdict. The model is the
 //! JSON contract of DESIGN.md; `text` renders it for people.
 
+mod markdown;
 mod text;
 
+pub use markdown::{render_markdown, MARKER};
 pub use text::render_text;
 
 use serde::Serialize;
@@ -65,9 +67,15 @@ pub struct Report {
     pub verdict: Verdict,
     pub rows_per_table: u64,
     pub budget_s: f64,
+    /// The range under test and the revisions in it.
+    pub from: String,
+    pub to: String,
+    pub revisions: Vec<String>,
     pub steps: Vec<Step>,
     pub checks: Vec<Check>,
     pub tables: Vec<TableFigures>,
+    /// Unified diff of the schema from `from` to `to`, as far as the run got.
+    pub schema_diff: String,
 }
 
 impl Report {
@@ -79,10 +87,28 @@ impl Report {
             verdict: Verdict::Pass,
             rows_per_table: 0,
             budget_s,
+            from: String::new(),
+            to: String::new(),
+            revisions: Vec::new(),
             steps: Vec::new(),
             checks: Vec::new(),
             tables: Vec::new(),
+            schema_diff: String::new(),
         }
+    }
+
+    pub fn failed_steps(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|s| s.status != StepStatus::Ok)
+    }
+
+    pub fn failed_checks(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.status == CheckStatus::Fail)
+    }
+
+    pub fn slowest_step(&self) -> Option<&Step> {
+        self.steps
+            .iter()
+            .max_by(|a, b| a.seconds.total_cmp(&b.seconds))
     }
 
     pub fn push_step(&mut self, step: Step) {

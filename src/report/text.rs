@@ -96,16 +96,8 @@ pub fn render_text(report: &Report, color: bool) -> String {
         );
     }
 
-    let failed_steps = report
-        .steps
-        .iter()
-        .filter(|s| s.status != StepStatus::Ok)
-        .count();
-    let failed_checks = report
-        .checks
-        .iter()
-        .filter(|c| c.status == CheckStatus::Fail)
-        .count();
+    let failed_steps = report.failed_steps().count();
+    let failed_checks = report.failed_checks().count();
     let verdict = match report.verdict {
         Verdict::Pass => paint("PASS", GREEN),
         Verdict::Fail => paint("FAIL", RED),

@@ -1,0 +1,322 @@
+//! The report as a pull-request comment: the verdict and what failed first, then tables of steps
+//! and checks, the failures in detail and the schema diff of the range, all under the size a
+//! GitHub or GitLab comment accepts.
+
+use std::fmt::Write;
+
+use super::{Check, CheckStatus, Report, StepStatus, Verdict};
+
+/// The first line of every markdown report, so that a CI job can find its previous comment
+/// and update it instead of adding another.
+pub const MARKER: &str = "<!-- migverify-report -->";
+
+/// GitHub refuses comments over 65,536 characters; stay clear of it.
+const LIMIT: usize = 65_000;
+/// The most each section may take, so that no one section crowds out the others; the schema
+/// diff gets what is left.
+const STEPS_SHARE: usize = 10_000;
+const CHECKS_SHARE: usize = 10_000;
+const FAILURES_SHARE: usize = 20_000;
+/// Room for the headings, the summary and the notes on what was cut.
+const FRAME: usize = 3_000;
+
+pub fn render_markdown(report: &Report) -> String {
+    let mut out = String::new();
+    out.push_str(MARKER);
+    out.push('\n');
+    out.push_str(&summary(report));
+
+    out.push_str("\n### Steps\n\n");
+    let mut steps = vec![
+        "| step | from | to | seconds | budget | status |".to_string(),
+        "| --- | --- | --- | ---: | ---: | --- |".to_string(),
+    ];
+    steps.extend(report.steps.iter().map(|step| {
+        let status = match step.status {
+            StepStatus::Ok => "✅ ok".to_string(),
+            StepStatus::OverBudget => "❌ over budget".to_string(),
+            StepStatus::Error => format!("❌ {}", first_line(step.error.as_deref().unwrap_or(""))),
+        };
+        format!(
+            "| {} | {} | {} | {:.3} | {} | {} |",
+            step.name,
+            code(&step.from),
+            code(&step.to),
+            step.seconds,
+            report.budget_s,
+            cell(&status)
+        )
+    }));
+    push_cut(&mut out, &steps, STEPS_SHARE, "steps");
+
+    out.push_str("\n### Checks\n\n");
+    if report.checks.is_empty() {
+        out.push_str("None ran: the run stopped at a failed step.\n");
+    } else {
+        let mut checks = vec![
+            "| status | check | message |".to_string(),
+            "| --- | --- | --- |".to_string(),
+        ];
+        checks.extend(report.checks.iter().map(|check| {
+            let status = match check.status {
+                CheckStatus::Pass => "✅ pass",
+                CheckStatus::Fail => "❌ fail",
+            };
+            format!(
+                "| {status} | {} | {} |",
+                code(&check.name),
+                cell(&check.message)
+            )
+        }));
+        push_cut(&mut out, &checks, CHECKS_SHARE, "checks");
+    }
+
+    let failures: Vec<String> = report.failed_checks().flat_map(failure).collect();
+    if !failures.is_empty() {
+        out.push_str("\n### Failed checks\n\n");
+        push_cut(
+            &mut out,
+            &failures,
+            FAILURES_SHARE,
+            "lines of failure details",
+        );
+    }
+
+    if !report.schema_diff.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n### Schema diff ({} → {})\n\n```diff",
+            report.from, report.to
+        );
+        let lines: Vec<String> = report.schema_diff.lines().map(str::to_string).collect();
+        let room = LIMIT.saturating_sub(out.len() + FRAME);
+        push_cut_fenced(&mut out, &lines, room, "diff lines");
+    }
+    out
+}
+
+/// The opening lines: verdict, one-line summary, and the first failure by name.
+fn summary(report: &Report) -> String {
+    let mut out = String::new();
+    let verdict = match report.verdict {
+        Verdict::Pass => "✅ PASS",
+        Verdict::Fail => "❌ FAIL",
+    };
+    let _ = writeln!(out, "## migverify {}: {verdict}\n", report.command);
+    let revisions = match report.revisions.len() {
+        1 => "1 revision".to_string(),
+        n => format!("{n} revisions"),
+    };
+    let mut facts = vec![
+        format!(
+            "{revisions} ({} → {})",
+            code(&report.from),
+            code(&report.to)
+        ),
+        format!(
+            "{} ({})",
+            report.kind,
+            plural(report.rows_per_table, "row") + " per table"
+        ),
+    ];
+    if let Some(slowest) = report.slowest_step() {
+        facts.push(format!(
+            "slowest step {:.2} s of the {} s budget ({} {} → {})",
+            slowest.seconds, report.budget_s, slowest.name, slowest.from, slowest.to
+        ));
+    }
+    let failed_checks = report.failed_checks().count();
+    let failed_steps = report.failed_steps().count();
+    facts.push(format!(
+        "{} of {} failed, {} of {} failed",
+        failed_steps,
+        plural(report.steps.len() as u64, "step"),
+        failed_checks,
+        plural(report.checks.len() as u64, "check")
+    ));
+    let _ = writeln!(out, "{}", facts.join(" · "));
+    // A failed check names the cause; a failed step after it is often only its consequence.
+    let first = report
+        .failed_checks()
+        .map(|c| format!("{}: {}", c.name, c.message))
+        .chain(report.failed_steps().map(|s| {
+            let error = s.error.as_deref().unwrap_or("over budget");
+            format!("step {} {} → {}: {error}", s.name, s.from, s.to)
+        }))
+        .next();
+    if let Some(first) = first {
+        let _ = writeln!(
+            out,
+            "\n**Failed:** {}",
+            cell(&clip(first_line(&first), 500))
+        );
+    }
+    out
+}
+
+/// A failed check in detail: its message, then its schema diff or its differing rows.
+fn failure(check: &Check) -> Vec<String> {
+    let mut lines = vec![
+        format!("#### {}", code(&check.name)),
+        String::new(),
+        check.message.clone(),
+        String::new(),
+    ];
+    if let Some(diff) = check.details.get("diff").and_then(|d| d.as_str()) {
+        lines.push("```diff".to_string());
+        lines.extend(diff.lines().map(str::to_string));
+        lines.push("```".to_string());
+        lines.push(String::new());
+    }
+    let rows = check.details.get("rows").and_then(|r| r.as_array());
+    if let Some(rows) = rows.filter(|rows| !rows.is_empty()) {
+        lines.push("| table | key | before | after |".to_string());
+        lines.push("| --- | --- | --- | --- |".to_string());
+        for row in rows {
+            let field = |name: &str| cell(row[name].as_str().unwrap_or("(no row)"));
+            lines.push(format!(
+                "| {} | {} | {} | {} |",
+                field("table"),
+                field("key"),
+                field("before"),
+                field("after")
+            ));
+        }
+        lines.push(String::new());
+    }
+    lines
+}
+
+/// Appends `lines` while they fit in `room` characters, then says how many were left out.
+fn push_cut(out: &mut String, lines: &[String], room: usize, what: &str) {
+    let kept = fitting(lines, room);
+    for line in &lines[..kept] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    if kept < lines.len() {
+        let _ = writeln!(
+            out,
+            "\n_… {} more {what} left out to fit a comment; the JSON report has them all._",
+            lines.len() - kept
+        );
+    }
+}
+
+/// As `push_cut`, inside a fence that the cut must close before its note.
+fn push_cut_fenced(out: &mut String, lines: &[String], room: usize, what: &str) {
+    let kept = fitting(lines, room);
+    for line in &lines[..kept] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("```\n");
+    if kept < lines.len() {
+        let left: usize = lines[kept..].iter().map(|l| l.len() + 1).sum();
+        let _ = writeln!(
+            out,
+            "\n_… {} more {what} ({left} characters) left out to fit a comment; `migverify diff` or the JSON report's `schema_diff` has the whole diff._",
+            lines.len() - kept
+        );
+    }
+}
+
+/// How many of `lines`, from the first, fit in `room` characters.
+fn fitting(lines: &[String], room: usize) -> usize {
+    let mut used = 0;
+    lines
+        .iter()
+        .take_while(|line| {
+            used += line.len() + 1;
+            used <= room
+        })
+        .count()
+}
+
+/// Text made safe for one table cell: no pipes to end it, no newlines to break the row.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', "<br>")
+}
+
+fn code(text: &str) -> String {
+    format!("`{}`", text.replace('`', "'"))
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+fn clip(text: &str, chars: usize) -> String {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+fn plural(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Step;
+    use serde_json::json;
+
+    fn failing_report(diff_lines: usize) -> Report {
+        let mut report = Report::new("cycle", "sqlx", 300.0);
+        report.from = "20240101000007".into();
+        report.to = "20240101000008".into();
+        report.revisions = vec!["20240101000008".into()];
+        report.rows_per_table = 1000;
+        report.push_step(Step {
+            name: "upgrade".into(),
+            from: "20240101000007".into(),
+            to: "20240101000008".into(),
+            seconds: 1.5,
+            status: StepStatus::Ok,
+            error: None,
+        });
+        report.push_check(Check {
+            name: "schema_roundtrip".into(),
+            status: CheckStatus::Fail,
+            message: "downgrade of 20240101000008 left index public.ix_orders_status behind".into(),
+            details: json!({ "diff": "+index public.ix_orders_status | x" }),
+        });
+        report.schema_diff = (0..diff_lines)
+            .map(|i| format!("+  column c{i} text NOT NULL [position {i}]\n"))
+            .collect();
+        report
+    }
+
+    #[test]
+    fn opens_with_the_marker_the_verdict_and_the_failure() {
+        let text = render_markdown(&failing_report(3));
+        let opening: Vec<&str> = text.lines().take(6).collect();
+        assert_eq!(opening[0], MARKER);
+        assert_eq!(opening[1], "## migverify cycle: ❌ FAIL");
+        assert!(opening[3].starts_with("1 revision (`20240101000007` → `20240101000008`) · sqlx (1000 rows per table) · slowest step 1.50 s of the 300 s budget"), "{}", opening[3]);
+        assert_eq!(
+            opening[5],
+            "**Failed:** schema_roundtrip: downgrade of 20240101000008 left index public.ix_orders_status behind"
+        );
+        // A pipe inside a diff line stays inside its fence; in a table cell it is escaped.
+        assert!(text.contains("```diff\n+index public.ix_orders_status | x\n```"));
+        assert!(text.ends_with("+  column c2 text NOT NULL [position 2]\n```\n"));
+    }
+
+    #[test]
+    fn a_huge_diff_is_cut_under_the_limit_with_a_note() {
+        let text = render_markdown(&failing_report(100_000));
+        assert!(text.len() < LIMIT, "{} characters", text.len());
+        let note = text.lines().last().unwrap();
+        assert!(note.starts_with("_… "), "{note}");
+        assert!(note.contains("more diff lines ("), "{note}");
+        // The fence is closed before the note, so the rest of the comment renders.
+        assert_eq!(text.matches("```").count() % 2, 0);
+    }
+}
