@@ -48,7 +48,9 @@ async fn main() {
     let options = database.connect_options().clone();
     let mut connection = database.connect().await.unwrap();
     execute(&mut connection, TABLE).await;
-    let tables = schema::load_tables(&mut connection, &[]).await.unwrap();
+    let tables = schema::load_tables(&mut connection, &[] as &[&str])
+        .await
+        .unwrap();
     let plan = data::plan(
         &tables,
         &SeedOptions {

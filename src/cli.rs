@@ -25,6 +25,9 @@ pub struct Cli {
     /// Colour in reports and diffs; NO_COLOR is honoured under auto.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Settings file (default: migverify.toml in the migration project, if there is one).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +115,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  migverify completions bash > /etc/bash_completion.d/migverify"
+    )]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// Unified diff of the schemas of two revisions or two snapshot files; exit 1 when they differ.
     #[command(after_help = "Example:\n  migverify diff -m migrations-fixtures/pos -1 head")]
     Diff {
@@ -130,6 +141,24 @@ pub enum Command {
         compare_column_order: bool,
     },
 }
+
+impl Command {
+    /// The migration project the command works on, if any.
+    pub fn project(&self) -> Option<&ProjectArgs> {
+        match self {
+            Command::Cycle(gate) | Command::Stairway(gate) => Some(&gate.project),
+            Command::Revisions { project, .. }
+            | Command::Snapshot { project, .. }
+            | Command::Seed { project, .. }
+            | Command::Diff { project, .. } => Some(project),
+            Command::Checksum { .. } | Command::Completions { .. } => None,
+        }
+    }
+}
+
+pub const DEFAULT_ROWS: u64 = 10_000;
+pub const DEFAULT_SEED: u64 = 1;
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Args)]
 pub struct ProjectArgs {
@@ -180,9 +209,12 @@ pub struct GateArgs {
     /// End of the range under test (default: every head).
     #[arg(long, value_name = "REV", allow_hyphen_values = true)]
     pub to: Option<String>,
-    /// Per-step budget; a step still running then is stopped and fails the run.
-    #[arg(long, value_name = "SECONDS", default_value = "300", value_parser = parse_budget, allow_hyphen_values = true)]
-    pub budget: Duration,
+    /// Per-step budget (default 300); a step still running then is stopped and fails the run.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_budget, allow_hyphen_values = true)]
+    pub budget: Option<Duration>,
+    /// Test only the migrations this branch adds compared with git REF, after applying the rest.
+    #[arg(long, value_name = "REF", conflicts_with = "from")]
+    pub base_ref: Option<String>,
     #[command(flatten)]
     pub data: SeedArgs,
     /// A table or column the upgrade is meant to change (repeatable).
@@ -216,15 +248,18 @@ pub struct GateArgs {
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// Rows seeded per table (cycle: at --from, then checked through the range; 0 checks schemas only).
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub rows: u64,
+    /// Rows seeded per table (default 10000; cycle: at --from, then checked; 0 checks schemas only).
+    #[arg(long, value_name = "N")]
+    pub rows: Option<u64>,
     /// Rows for particular tables, overriding --rows.
     #[arg(long, value_name = "TABLE=N,...", value_delimiter = ',', value_parser = parse_table_rows)]
     pub table_rows: Vec<(String, u64)>,
-    /// Seed of the data generator; the same seed gives the same data.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub seed: u64,
+    /// Seed of the data generator (default 1); the same seed gives the same data.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// A table neither seeded nor checked, bare or schema-qualified (repeatable).
+    #[arg(long = "ignore-table", value_name = "TABLE")]
+    pub ignore_tables: Vec<String>,
     /// Values for a column the seeder cannot fill by itself (repeatable).
     #[arg(long, value_name = "TABLE.COLUMN=A,B,...", value_parser = parse_values)]
     pub values: Vec<(String, Vec<String>)>,
@@ -262,11 +297,20 @@ impl ColorChoice {
 }
 
 fn parse_budget(text: &str) -> Result<Duration, String> {
-    match text.parse::<f64>() {
-        Ok(seconds) if seconds > 0.0 => Duration::try_from_secs_f64(seconds)
-            .map_err(|_| format!("{text:?} seconds is too long a budget")),
-        _ => Err(format!("{text:?} is not a positive number of seconds")),
+    let seconds = text
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| *seconds > 0.0)
+        .ok_or_else(|| format!("{text:?} is not a positive number of seconds"))?;
+    budget_from_seconds(seconds)
+}
+
+pub fn budget_from_seconds(seconds: f64) -> Result<Duration, String> {
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Err(format!("{seconds} is not a positive number of seconds"));
     }
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("{seconds} seconds is too long a budget"))
 }
 
 fn parse_table_rows(text: &str) -> Result<(String, u64), String> {

@@ -2,15 +2,20 @@
 //! input fails before any server starts), get a scratch database, run, print.
 
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sqlx::postgres::PgConnectOptions;
 
-use crate::cli::{Command, DatabaseArgs, Format, GateArgs, ProjectArgs, ReportFormat, SeedArgs};
+use crate::cli::{
+    Command, DatabaseArgs, Format, GateArgs, ProjectArgs, ReportFormat, SeedArgs, DEFAULT_BUDGET,
+    DEFAULT_ROWS, DEFAULT_SEED,
+};
+use crate::config::Config;
 use crate::data::{self, SeedOptions};
 use crate::database::{self, ScratchDatabase, ServerChoice};
 use crate::error::{exit_code, Error, Result};
 use crate::gate::{self, AllowedChanges, GateConfig};
+use crate::git;
 
 /// Up to this many rows per table, `cycle` also goes down to base and back by default: beyond,
 /// the extra trip costs more than it tells.
@@ -23,7 +28,7 @@ use crate::schema::{self, Snapshot};
 /// run, and with it the scratch database and the cluster, before this returns.
 pub async fn run_until_interrupted(cli: crate::cli::Cli) -> i32 {
     let color = cli.color.enabled(std::io::stdout().is_terminal());
-    let mut work = Box::pin(run(cli.command, color));
+    let mut work = Box::pin(run(cli.command, color, cli.config));
     let outcome = tokio::select! {
         outcome = &mut work => Some(outcome),
         signal = interrupted() => {
@@ -60,7 +65,13 @@ async fn interrupted() -> &'static str {
     }
 }
 
-async fn run(command: Command, color: bool) -> Result<Verdict> {
+async fn run(mut command: Command, color: bool, config: Option<PathBuf>) -> Result<Verdict> {
+    if let Some(project) = command.project() {
+        if let Some(config) = Config::find(config.as_deref(), &project.migrations)? {
+            tracing::info!(file = %config.path().display(), "settings");
+            config.apply(&mut command)?;
+        }
+    }
     match command {
         Command::Revisions { project, format } => revisions(&project, format).await,
         Command::Cycle(args) => run_gate(args, color, Gate::Cycle).await,
@@ -93,6 +104,11 @@ async fn run(command: Command, color: bool) -> Result<Verdict> {
             database,
             compare_column_order,
         } => diff(&a, &b, &project, &database, compare_column_order, color).await,
+        Command::Completions { shell } => {
+            let mut cli = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cli, "migverify", &mut std::io::stdout());
+            Ok(Verdict::Pass)
+        }
     }
 }
 
@@ -162,28 +178,44 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
         Gate::Cycle => gate::cycle_range,
         Gate::Stairway => gate::stairway_range,
     };
-    let (from, to) = range(runner.revisions(), args.from.as_deref(), args.to.as_deref())?;
+    let (from, to) = match &args.base_ref {
+        Some(base_ref) => {
+            let added = git::added_files(&args.project.migrations, base_ref)?;
+            match gate::branch_range(runner.revisions(), &added, args.to.as_deref())? {
+                Some(range) => range,
+                None => {
+                    tracing::warn!(
+                        "this branch adds no migration compared with {base_ref}: nothing to test"
+                    );
+                    return Ok(Verdict::Pass);
+                }
+            }
+        }
+        None => range(runner.revisions(), args.from.as_deref(), args.to.as_deref())?,
+    };
     if let Some(dir) = &args.snapshots {
         if !dir.is_dir() {
             return Err(Error::MissingSnapshotDirectory(dir.clone()));
         }
     }
+    let seed_options = seed_options(&args.data);
     let seed = match which {
-        Gate::Cycle if args.data.rows > 0 || !args.data.table_rows.is_empty() => {
-            Some(seed_options(&args.data))
+        Gate::Cycle if seed_options.rows > 0 || !seed_options.table_rows.is_empty() => {
+            Some(seed_options.clone())
         }
         _ => None,
     };
     let config = GateConfig {
         from,
         to,
-        budget: args.budget,
-        full: args.full || (!args.no_full && args.data.rows <= FULL_CYCLE_MAX_ROWS),
+        budget: args.budget.unwrap_or(DEFAULT_BUDGET),
+        full: args.full || (!args.no_full && seed_options.rows <= FULL_CYCLE_MAX_ROWS),
         snapshots: args.snapshots.clone(),
         compare_column_order: args.compare_column_order,
         seed,
         allowed_changes: AllowedChanges::new(args.allow_change.clone()),
         irreversible_ok: irreversible_ok(runner.revisions(), &args.irreversible_ok)?,
+        ignore_tables: args.data.ignore_tables.clone(),
     };
     let mut database = scratch_database(&args.database).await?;
     let report = match which {
@@ -320,9 +352,9 @@ fn irreversible_ok(revisions: &Revisions, specs: &[String]) -> Result<Vec<String
 
 fn seed_options(args: &SeedArgs) -> SeedOptions {
     SeedOptions {
-        rows: args.rows,
+        rows: args.rows.unwrap_or(DEFAULT_ROWS),
         table_rows: args.table_rows.iter().cloned().collect(),
-        seed: args.seed,
+        seed: args.seed.unwrap_or(DEFAULT_SEED),
         values: args.values.iter().cloned().collect(),
     }
 }
@@ -345,8 +377,13 @@ async fn seed(
     let options = database.connect_options();
     runner::migrate(runner.as_mut(), options, &target).await?;
     let mut connection = database.connect().await?;
-    let skip = runner.bookkeeping_tables();
-    let seeded = data::seed(&mut connection, options, skip, &seed_options(args)).await?;
+    let skip: Vec<&str> = runner
+        .bookkeeping_tables()
+        .iter()
+        .copied()
+        .chain(args.ignore_tables.iter().map(String::as_str))
+        .collect();
+    let seeded = data::seed(&mut connection, options, &skip, &seed_options(args)).await?;
     for (table, rows) in seeded {
         println!("{table}  {rows} rows");
     }

@@ -39,6 +39,8 @@ pub enum Error {
     UnknownRevision(String),
     #[error("revision {0:?} is ambiguous: it is a prefix of {1}")]
     AmbiguousRevision(String, String),
+    #[error("{0}")]
+    Git(String),
     #[error("--from {from} is not below --to {to}: every revision applied at --from must be applied at --to, and --to must add at least one")]
     EmptyRange { from: String, to: String },
 
@@ -55,6 +57,13 @@ pub enum Error {
         constraint: String,
         message: String,
     },
+    #[error("cannot read {path}: {source}")]
+    ReadConfig {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}, {message}")]
+    BadConfig { path: PathBuf, message: String },
     #[error("cannot read snapshot file {path}: {source}")]
     ReadSnapshot {
         path: PathBuf,
@@ -98,8 +107,11 @@ impl Error {
             | UnknownRevision(_)
             | AmbiguousRevision(..)
             | EmptyRange { .. }
+            | Git(_)
             | Unseedable { .. }
             | SeedRejected { .. }
+            | ReadConfig { .. }
+            | BadConfig { .. }
             | ReadSnapshot { .. }
             | WriteFile { .. } => exit_code::BAD_INPUT,
             NoServerBinaries

@@ -1,14 +1,16 @@
 //! migverify proves that database migrations are safe to merge. The parts each have one job:
 //! `database` (where migrations run), `runner` (how a kind of project migrates), `schema` (what a
 //! database holds, as canonical text), `report` (what a run found) and `gate` (the sequence of a
-//! run). `commands` wires them together for the command line.
+//! run). `commands` wires them together for the command line, with defaults from `config`.
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod data;
 pub mod database;
 pub mod error;
 pub mod gate;
+mod git;
 pub mod report;
 pub mod runner;
 pub mod schema;

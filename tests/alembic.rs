@@ -212,21 +212,27 @@ fn a_missing_interpreter_gets_exit_3_and_one_sentence() {
 
 #[test]
 fn an_env_py_that_reads_only_database_url_runs_on_the_scratch_database() {
+    // The fixture's migverify.toml gives env.py its settings (-x tenant, POS_REGION) and the
+    // rows: no flags needed.
     let sandbox = Sandbox::new();
-    let settings = ["--env", "POS_REGION=apac", "-x", "tenant=demo"];
-    let run = sandbox.gate(
-        "cycle",
-        "alembic-env-database-url",
-        &[&["--rows", "100"][..], &settings].concat(),
-    );
+    let run = sandbox.gate("cycle", "alembic-env-database-url", &[]);
     assert_eq!(run.code, 0, "{}", run.output());
-    assert_eq!(run.json()["tables"][0]["table"], "public.tills");
+    let report = run.json();
+    assert_eq!(report["rows_per_table"], 100);
+    assert_eq!(report["budget_s"], 60.0);
+    assert_eq!(report["tables"][0]["table"], "public.tills");
 
-    // Without the settings env.py needs, it fails before migrating: exit 3, saying why.
+    // Without those settings env.py fails before migrating: exit 3, saying why.
+    let empty = tempfile::NamedTempFile::new().unwrap();
     let run = sandbox.gate(
         "cycle",
         "alembic-env-database-url",
-        &["--rows", "100", "-x", "tenant=demo"],
+        &[
+            "--config",
+            &empty.path().display().to_string(),
+            "-x",
+            "tenant=demo",
+        ],
     );
     assert_eq!(run.code, 3, "{}", run.output());
     assert!(

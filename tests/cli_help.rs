@@ -26,3 +26,38 @@ fn snapshot_and_diff_help() {
     insta::assert_snapshot!("snapshot_help", help(&["snapshot", "--help"]));
     insta::assert_snapshot!("diff_help", help(&["diff", "--help"]));
 }
+
+#[test]
+fn every_command_shows_an_example_and_every_option_a_help_line() {
+    for command in [
+        "revisions",
+        "cycle",
+        "stairway",
+        "snapshot",
+        "diff",
+        "seed",
+        "checksum",
+        "completions",
+    ] {
+        let text = help(&[command, "--help"]);
+        assert!(text.contains("\nExample"), "{command} has no example");
+        for line in text.lines().filter(|l| l.trim_start().starts_with('-')) {
+            let described = line
+                .trim_start()
+                .split("  ")
+                .filter(|p| !p.is_empty())
+                .count()
+                > 1;
+            assert!(described, "{command}: option without help: {line}");
+        }
+    }
+}
+
+#[test]
+fn completions_are_generated_for_bash_zsh_and_fish() {
+    let bash = help(&["completions", "bash"]);
+    assert!(bash.contains("_migverify()"), "{bash}");
+    assert!(bash.contains("--base-ref"));
+    assert!(help(&["completions", "zsh"]).starts_with("#compdef migverify"));
+    assert!(help(&["completions", "fish"]).contains("complete -c migverify"));
+}

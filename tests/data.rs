@@ -291,7 +291,9 @@ async fn every_generated_type_is_accepted_by_the_server() {
     .execute(&mut connection)
     .await
     .unwrap();
-    let tables = schema::load_tables(&mut connection, &[]).await.unwrap();
+    let tables = schema::load_tables(&mut connection, &[] as &[&str])
+        .await
+        .unwrap();
     let plan = data::plan(
         &tables,
         &SeedOptions {

@@ -40,7 +40,7 @@ pub async fn load(database: &PgConnectOptions, plan: Plan) -> Result<()> {
 pub async fn seed(
     connection: &mut PgConnection,
     database: &PgConnectOptions,
-    skip: &[&str],
+    skip: &[impl AsRef<str>],
     options: &SeedOptions,
 ) -> Result<Vec<(String, u64)>> {
     let tables = crate::schema::load_tables(connection, skip).await?;

@@ -16,14 +16,7 @@ pub async fn cycle(
 ) -> Result<Report> {
     let (from, to) = (&config.from, &config.to);
     let snapshots = config.snapshots.as_deref();
-    let mut session = Session::open(
-        "cycle",
-        runner,
-        database,
-        config.budget,
-        config.compare_column_order,
-    )
-    .await?;
+    let mut session = Session::open("cycle", runner, database, config).await?;
     let span = session.span(from, to);
     let revisions = session.runner_revisions();
     session.record_range(from, to);

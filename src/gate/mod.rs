@@ -6,6 +6,7 @@ mod data_checks;
 mod session;
 mod stairway;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ pub struct GateConfig {
     pub allowed_changes: AllowedChanges,
     /// Revisions whose downgrade is known not to exist; the gate does not go below them.
     pub irreversible_ok: Vec<String>,
+    /// Tables neither seeded nor checked (bare or schema-qualified names).
+    pub ignore_tables: Vec<String>,
 }
 
 impl GateConfig {
@@ -62,6 +65,27 @@ pub fn cycle_range(
     let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
     let from = from.map_or_else(|| Ok(revisions.below(&to)), |spec| revisions.resolve(spec))?;
     non_empty(revisions, from, to)
+}
+
+/// The range of a branch under review: the revisions it adds (`added`, by file name), from
+/// the state without them up to `to` (default: every head). `None` when it adds none.
+pub fn branch_range(
+    revisions: &Revisions,
+    added: &BTreeSet<String>,
+    to: Option<&str>,
+) -> Result<Option<(Target, Target)>> {
+    let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
+    let new: Vec<String> = revisions
+        .all()
+        .iter()
+        .filter(|r| r.files.iter().any(|file| added.contains(file)))
+        .map(|r| r.id.clone())
+        .collect();
+    if new.is_empty() {
+        return Ok(None);
+    }
+    let from = revisions.without(&to, &new);
+    non_empty(revisions, from, to).map(Some)
 }
 
 /// The range `stairway` walks: by default every revision.

@@ -15,6 +15,7 @@ use crate::runner::{self, Revisions, Runner, StepError, Target};
 use crate::schema::{self, Snapshot};
 
 use super::data_checks::{data_check, DataFinding};
+use super::GateConfig;
 
 /// How long a cancelled step may take to give up before its session is terminated, and again
 /// before migverify stops waiting for it.
@@ -29,6 +30,8 @@ pub struct Session<'a> {
     observer: PgConnection,
     budget: Duration,
     compare_column_order: bool,
+    /// Tables seeding and checksums leave out: the runner's records and the ignored tables.
+    data_skip: Vec<String>,
     pub report: Report,
 }
 
@@ -67,17 +70,23 @@ impl<'a> Session<'a> {
         command: &str,
         runner: &'a mut dyn Runner,
         database: &'a mut ScratchDatabase,
-        budget: Duration,
-        compare_column_order: bool,
+        config: &GateConfig,
     ) -> Result<Self> {
-        let report = Report::new(command, runner.kind().name(), budget.as_secs_f64());
+        let report = Report::new(command, runner.kind().name(), config.budget.as_secs_f64());
+        let data_skip = runner
+            .bookkeeping_tables()
+            .iter()
+            .map(|t| t.to_string())
+            .chain(config.ignore_tables.iter().cloned())
+            .collect();
         Ok(Session {
             observer: database.connect().await?,
             runner,
             database,
             before: None,
-            budget,
-            compare_column_order,
+            budget: config.budget,
+            compare_column_order: config.compare_column_order,
+            data_skip,
             report,
         })
     }
@@ -135,11 +144,10 @@ impl<'a> Session<'a> {
     }
 
     pub async fn seed(&mut self, options: &SeedOptions) -> Result<()> {
-        let skip = self.runner.bookkeeping_tables();
         data::seed(
             &mut self.observer,
             self.database.connect_options(),
-            skip,
+            &self.data_skip,
             options,
         )
         .await?;
@@ -147,8 +155,7 @@ impl<'a> Session<'a> {
     }
 
     pub async fn checksums(&mut self) -> Result<Vec<TableChecksum>> {
-        let tables =
-            schema::load_tables(&mut self.observer, self.runner.bookkeeping_tables()).await?;
+        let tables = schema::load_tables(&mut self.observer, &self.data_skip).await?;
         data::checksum_tables(&mut self.observer, &tables).await
     }
 
@@ -198,12 +205,11 @@ impl<'a> Session<'a> {
             let before = self.database.create_sibling("before").await?;
             runner::migrate(&mut *self.runner, &before, from).await?;
             let mut connection = database::connect(&before).await?;
-            let skip = self.runner.bookkeeping_tables();
-            data::seed(&mut connection, &before, skip, options).await?;
+            data::seed(&mut connection, &before, &self.data_skip, options).await?;
             self.before = Some(connection);
         }
         let before = self.before.as_mut().expect("rebuilt above");
-        let tables = schema::load_tables(before, self.runner.bookkeeping_tables()).await?;
+        let tables = schema::load_tables(before, &self.data_skip).await?;
         let mut rows = Vec::new();
         for finding in wanted {
             if let Some(table) = tables.iter().find(|t| t.name == finding.table) {

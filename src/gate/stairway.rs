@@ -17,14 +17,7 @@ pub async fn stairway(
     let revisions = runner.revisions().clone();
     let states = revisions.walk(&config.from, &config.to);
     let snapshots = config.snapshots.as_deref();
-    let mut session = Session::open(
-        "stairway",
-        runner,
-        database,
-        config.budget,
-        config.compare_column_order,
-    )
-    .await?;
+    let mut session = Session::open("stairway", runner, database, config).await?;
     session.record_range(&config.from, &config.to);
 
     let first = &config.from;

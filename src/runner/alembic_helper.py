@@ -90,6 +90,7 @@ def revisions():
             "parents": list(script._normalized_down_revisions),
             "description": (script.doc or "").strip(),
             "has_down": has_down(script),
+            "files": [os.path.basename(script.path)],
         }
         for script in scripts
     ]

@@ -12,6 +12,9 @@ pub struct Revision {
     pub parents: Vec<String>,
     pub description: String,
     pub has_down: bool,
+    /// The names of the files that define it.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 /// A state of the database: a set of applied revisions that holds every ancestor of each of
@@ -163,6 +166,18 @@ impl Revisions {
             if let Some(&i) = self.positions.get(head) {
                 applied[i] = false;
             }
+        }
+        self.state(&applied)
+    }
+
+    /// `target` without `removed` and every revision that descends from them.
+    pub fn without(&self, target: &Target, removed: &[String]) -> Target {
+        let mut applied = self.applied(target);
+        let mut gone = vec![false; self.ordered.len()];
+        for i in 0..self.ordered.len() {
+            gone[i] =
+                removed.contains(&self.ordered[i].id) || self.parents[i].iter().any(|&p| gone[p]);
+            applied[i] &= !gone[i];
         }
         self.state(&applied)
     }
@@ -322,6 +337,7 @@ mod tests {
                     parents: parents.iter().map(|p| p.to_string()).collect(),
                     description: String::new(),
                     has_down: true,
+                    files: Vec::new(),
                 })
                 .collect(),
         )
@@ -442,5 +458,8 @@ mod tests {
             .map(|r| r.id.as_str())
             .collect();
         assert_eq!(crossed, ["2a", "2b", "3"]);
+        let head = revisions.head();
+        assert_eq!(revisions.without(&head, &["2b".into()]).to_string(), "2a");
+        assert_eq!(revisions.without(&head, &["1".into()]), Target::base());
     }
 }

@@ -51,7 +51,7 @@ impl SqlxRunner {
                 format!("version {orphan} has a .down.sql but no .up.sql"),
             ));
         }
-        let revisions = Revisions::new(list_revisions(&ups, &downs));
+        let revisions = Revisions::new(list_revisions(&ups, &downs, &files_by_version(dir)));
         Ok(SqlxRunner {
             ups,
             downs,
@@ -163,9 +163,25 @@ impl Runner for SqlxRunner {
     }
 }
 
+/// The files of each version, by the `<version>_` their names start with.
+fn files_by_version(dir: &Path) -> BTreeMap<i64, Vec<String>> {
+    let mut files: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(version) = name.split('_').next().and_then(|v| v.parse().ok()) {
+            files.entry(version).or_default().push(name);
+        }
+    }
+    for names in files.values_mut() {
+        names.sort();
+    }
+    files
+}
+
 fn list_revisions(
     ups: &BTreeMap<i64, Migration>,
     downs: &BTreeMap<i64, Migration>,
+    files: &BTreeMap<i64, Vec<String>>,
 ) -> Vec<Revision> {
     let mut parent: Option<String> = None;
     ups.values()
@@ -176,6 +192,7 @@ fn list_revisions(
                 parents: parent.replace(id).into_iter().collect(),
                 description: migration.description.to_string(),
                 has_down: downs.contains_key(&migration.version),
+                files: files.get(&migration.version).cloned().unwrap_or_default(),
             }
         })
         .collect()

@@ -26,7 +26,7 @@ pub(super) fn not_from_extension(catalog: &str, oid: &str) -> String {
 /// not one of the skipped tables (bound as `$1`).
 pub(super) fn user_relation() -> String {
     format!(
-        "{USER_NAMESPACE} AND {} AND NOT (c.relname = ANY($1))",
+        "{USER_NAMESPACE} AND {} AND NOT (c.relname = ANY($1) OR format('%s.%s', n.nspname, c.relname) = ANY($1))",
         not_from_extension("pg_class", "c.oid")
     )
 }

@@ -109,9 +109,9 @@ impl Table {
 /// order of their names.
 pub async fn load_tables(
     connection: &mut PgConnection,
-    skip_tables: &[&str],
+    skip_tables: &[impl AsRef<str>],
 ) -> Result<Vec<Table>> {
-    let skip: Vec<String> = skip_tables.iter().map(|t| t.to_string()).collect();
+    let skip: Vec<String> = skip_tables.iter().map(|t| t.as_ref().to_string()).collect();
     sqlx::query("SET search_path = ''")
         .execute(&mut *connection)
         .await?;

@@ -1,0 +1,59 @@
+//! What a branch adds: the files under a directory that exist now but not at the point where
+//! the branch left a base ref. That is how `--base-ref` finds the migrations under review.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use crate::error::{Error, Result};
+
+/// The names of the files under `dir` added since the branch left `base_ref`: committed,
+/// staged, changed in the working tree, or new and untracked.
+pub fn added_files(dir: &Path, base_ref: &str) -> Result<BTreeSet<String>> {
+    let fork = git(dir, &["merge-base", base_ref, "HEAD"])?;
+    let fork = fork.trim();
+    let added = git(
+        dir,
+        &[
+            "diff",
+            "--name-only",
+            "--diff-filter=A",
+            "--relative",
+            fork,
+            "--",
+            ".",
+        ],
+    )?;
+    let untracked = git(
+        dir,
+        &["ls-files", "--others", "--exclude-standard", "--", "."],
+    )?;
+    Ok(added
+        .lines()
+        .chain(untracked.lines())
+        .filter_map(|path| Path::new(path).file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .collect())
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .map_err(|error| Error::Git(format!("cannot run git: {error}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reason = stderr
+            .lines()
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("no reason given")
+            .trim_start_matches("fatal: ");
+        return Err(Error::Git(format!(
+            "`git {}` failed: {reason}",
+            args.join(" ")
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

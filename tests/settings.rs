@@ -1,0 +1,123 @@
+//! What a team configures once: migverify.toml, and scoping a run to the migrations a branch
+//! adds (`--base-ref`).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{fixture, Sandbox};
+
+#[test]
+fn a_wrong_key_in_migverify_toml_is_named_with_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("migverify.toml");
+    std::fs::write(&file, "rows = 100\n[alembic]\npyhton = \"python3\"\n").unwrap();
+    let run = Sandbox::new().gate("cycle", "pos", &["--config", &file.display().to_string()]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.output());
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: {}, line 3: unknown field `pyhton`, expected one of",
+            file.display()
+        )),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn flags_override_migverify_toml() {
+    // The fixture's file says 100 rows and a 60 s budget.
+    let run = Sandbox::new().gate(
+        "cycle",
+        "alembic-env-database-url",
+        &["--rows", "20", "--no-full"],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    let report = run.json();
+    assert_eq!(report["rows_per_table"], 20);
+    assert_eq!(report["budget_s"], 60.0);
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(["-c", "user.name=ci", "-c", "user.email=ci@example.com"])
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "git {args:?}: {status:?}");
+}
+
+/// A git repository holding the sqlx POS project on `main` without its newest migration, and a
+/// branch `feature` that adds it.
+fn repository_with_a_branch() -> tempfile::TempDir {
+    let repo = tempfile::tempdir().unwrap();
+    let project = repo.path().join("migrations");
+    std::fs::create_dir(&project).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(fixture("pos"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let (newest, merged): (Vec<_>, Vec<_>) = files.into_iter().partition(|p| {
+        p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("20240101000008")
+    });
+    for file in &merged {
+        std::fs::copy(file, project.join(file.file_name().unwrap())).unwrap();
+    }
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "merged migrations"]);
+    git(repo.path(), &["checkout", "-q", "-b", "feature"]);
+    for file in &newest {
+        std::fs::copy(file, project.join(file.file_name().unwrap())).unwrap();
+    }
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "add an index"]);
+    repo
+}
+
+#[test]
+fn base_ref_tests_just_the_migration_a_branch_adds() {
+    let repo = repository_with_a_branch();
+    let project = repo.path().join("migrations").display().to_string();
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &project,
+        "--base-ref",
+        "main",
+        "--rows",
+        "50",
+        "--no-full",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let report = run.json();
+    assert_eq!(report["revisions"], serde_json::json!(["20240101000008"]));
+    assert_eq!(report["from"], "20240101000007");
+    assert_eq!(report["steps"][0]["to"], "20240101000007");
+
+    // On main itself the branch adds nothing: nothing to test, and that is no failure.
+    git(repo.path(), &["checkout", "-q", "main"]);
+    let run = sandbox.run(&["cycle", "-m", &project, "--base-ref", "main"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stderr.contains("adds no migration compared with main"),
+        "{}",
+        run.stderr
+    );
+
+    let run = sandbox.run(&["cycle", "-m", &project, "--base-ref", "no-such-ref"]);
+    assert_eq!(run.code, 2, "{}", run.output());
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.output());
+    assert!(run.stderr.contains("no-such-ref"), "{}", run.stderr);
+}
