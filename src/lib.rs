@@ -11,6 +11,7 @@ pub mod database;
 pub mod error;
 pub mod gate;
 mod git;
+pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod schema;

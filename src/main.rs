@@ -23,11 +23,12 @@ fn main() -> ExitCode {
         (false, 1) => "migverify=info,warn",
         (false, _) => "migverify=debug,info",
     };
+    migverify::progress::init(!cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()));
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(migverify::progress::LogWriter)
         .with_ansi(
             cli.color
                 .enabled(std::io::IsTerminal::is_terminal(&std::io::stderr())),

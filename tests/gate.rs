@@ -287,3 +287,37 @@ fn the_markdown_report_names_the_failure_in_its_first_lines() {
     ));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), run.stdout);
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_piped_output() {
+    let sandbox = Sandbox::new();
+    // Piped: the JSON alone on stdout, no bar and no control sequence on stderr.
+    let run = sandbox.gate("cycle", "pos", &["--rows", "20000", "--no-full"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    run.json();
+    assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+    assert!(!run.stderr.contains("seeding"), "{}", run.stderr);
+
+    // On a terminal (`script` gives the run one): bars for seeding, checksums and steps.
+    let line = format!(
+        "{} cycle -m {} --rows 20000 --no-full",
+        env!("CARGO_BIN_EXE_migverify"),
+        fixture("pos")
+    );
+    let output = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &line, "/dev/null"])
+        .env("TMPDIR", sandbox.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    for bar in [
+        "seeding public.orders",
+        "checksum public.orders",
+        "upgrade 20240101000007 → 20240101000008",
+    ] {
+        assert!(shown.contains(bar), "no {bar:?} bar in:\n{shown}");
+    }
+    sandbox.assert_nothing_left();
+}

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::postgres::PgConnection;
 
 use crate::error::Result;
+use crate::progress;
 use crate::sql::quote_ident;
 
 const CHUNKS_IN_FLIGHT: usize = 8;
@@ -34,10 +35,14 @@ pub async fn checksum_tables(
     sqlx::query("SET work_mem = '256MB'")
         .execute(&mut *connection)
         .await?;
+    let progress = progress::counter(tables.len() as u64, "tables", "checksums".to_string());
     let mut checksums = Vec::with_capacity(tables.len());
     for table in tables {
+        progress.set_message(format!("checksum {}", table.name));
         checksums.push(checksum_table(connection, table).await?);
+        progress.inc(1);
     }
+    progress.finish_and_clear();
     Ok(checksums)
 }
 

@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use super::plan::{plan, Plan, SeedOptions, Source};
 use crate::error::{Error, Result};
+use crate::progress;
 use crate::sql::quote_ident;
 
 const CHUNK_BYTES: usize = 1 << 20;
@@ -102,9 +103,11 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
         columns.join(", ")
     );
     tracing::info!(table = %target.name, rows = target.rows, "seeding");
+    let progress = progress::counter(target.rows, "rows", format!("seeding {}", target.name));
 
     let (sender, mut chunks) = mpsc::channel::<BytesMut>(CHUNKS_IN_FLIGHT);
     let generator_plan = plan.clone();
+    let generated = progress.clone();
     let generator = tokio::task::spawn_blocking(move || {
         let rows = generator_plan.tables[table].rows;
         let mut buffer = BytesMut::with_capacity(CHUNK_BYTES * 2);
@@ -113,8 +116,11 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
         buffer.put_i32(0); // header extension
         for row in 0..rows {
             generator_plan.write_row(table, row, &mut buffer);
-            if buffer.len() >= CHUNK_BYTES && sender.blocking_send(buffer.split()).is_err() {
-                return; // the COPY failed; its error is reported below
+            if buffer.len() >= CHUNK_BYTES {
+                generated.set_position(row + 1);
+                if sender.blocking_send(buffer.split()).is_err() {
+                    return; // the COPY failed; its error is reported below
+                }
             }
         }
         buffer.put_i16(-1); // trailer
@@ -143,6 +149,7 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
         }
         None => copy.finish().await.map(drop),
     };
+    progress.finish_and_clear();
     outcome.map_err(|error| rejected(&target.name, &error))?;
 
     for (sequence, column) in &target.sequences {

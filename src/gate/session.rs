@@ -10,6 +10,7 @@ use sqlx::postgres::PgConnection;
 use crate::data::{self, RowDifference, SeedOptions, TableChecksum};
 use crate::database::{self, ScratchDatabase};
 use crate::error::Result;
+use crate::progress;
 use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
 use crate::runner::{self, Revisions, Runner, StepError, Target};
 use crate::schema::{self, Snapshot};
@@ -100,6 +101,7 @@ impl<'a> Session<'a> {
         let span = self.span(from, to);
         let started = Instant::now();
         tracing::info!(%from, %to, "{name}");
+        let progress = progress::spinner(format!("{name} {from} → {to}"));
 
         let runner = &mut *self.runner;
         let work = runner::migrate(runner, &options, to);
@@ -131,6 +133,7 @@ impl<'a> Session<'a> {
                 (StepStatus::OverBudget, Some(message))
             }
         };
+        progress.finish_and_clear();
         let completed = status == StepStatus::Ok;
         self.report.push_step(Step {
             name: name.to_string(),
