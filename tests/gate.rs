@@ -321,3 +321,48 @@ fn progress_shows_on_a_terminal_and_never_in_piped_output() {
     }
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn a_huge_schema_diff_is_cut_under_the_comment_limit() {
+    let project = tempfile::tempdir().unwrap();
+    let tables = 800;
+    let create: String = (0..tables)
+        .map(|i| {
+            format!(
+                "CREATE TABLE t{i} (id bigint PRIMARY KEY, name text NOT NULL, at timestamptz);\n"
+            )
+        })
+        .collect();
+    let drop: String = (0..tables).map(|i| format!("DROP TABLE t{i};\n")).collect();
+    for (name, sql) in [
+        (
+            "20240101_start.up.sql",
+            "CREATE TABLE start (id int);".to_string(),
+        ),
+        ("20240101_start.down.sql", "DROP TABLE start;".to_string()),
+        ("20240102_many.up.sql", create),
+        ("20240102_many.down.sql", drop),
+    ] {
+        std::fs::write(project.path().join(name), sql).unwrap();
+    }
+    let run = Sandbox::new().run(&[
+        "cycle",
+        "-m",
+        &project.path().display().to_string(),
+        "--rows",
+        "0",
+        "--no-full",
+        "--format",
+        "markdown",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(run.stdout.len() < 65_000, "{} characters", run.stdout.len());
+    assert!(run
+        .stdout
+        .starts_with("<!-- migverify-report -->\n## migverify cycle: ✅ PASS\n"));
+    let note = run.stdout.lines().last().unwrap();
+    assert!(
+        note.starts_with("_… ") && note.contains("more diff lines ("),
+        "{note}"
+    );
+}
