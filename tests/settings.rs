@@ -121,3 +121,36 @@ fn base_ref_tests_just_the_migration_a_branch_adds() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.output());
     assert!(run.stderr.contains("no-such-ref"), "{}", run.stderr);
 }
+
+#[test]
+fn an_ignored_table_is_neither_seeded_nor_checked() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.gate(
+        "cycle",
+        "broken-deletes-rows",
+        &["--rows", "100", "--no-full"],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    let run = sandbox.gate(
+        "cycle",
+        "broken-deletes-rows",
+        &[
+            "--rows",
+            "100",
+            "--no-full",
+            "--ignore-table",
+            "public.receipts",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    let tables: Vec<String> = run.json()["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["table"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !tables.contains(&"public.receipts".to_string()),
+        "{tables:?}"
+    );
+}
