@@ -214,10 +214,7 @@ fn assert_one_clear_sentence(args: &[&str], code: i32, culprit: &str) {
         "the password leaked:\n{}",
         run.output()
     );
-    assert_eq!(run.code, code, "{}", run.output());
-    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.output());
-    assert!(run.stderr.starts_with("error: "), "{}", run.output());
-    assert!(run.stderr.contains(culprit), "{}", run.output());
+    run.assert_one_sentence(code, culprit);
     assert_eq!(run.stdout, "");
 }
 

@@ -14,15 +14,12 @@ fn a_wrong_key_in_migverify_toml_is_named_with_its_file() {
     let file = dir.path().join("migverify.toml");
     std::fs::write(&file, "rows = 100\n[alembic]\npyhton = \"python3\"\n").unwrap();
     let run = Sandbox::new().gate("cycle", "pos", &["--config", &file.display().to_string()]);
-    assert_eq!(run.code, 2, "{}", run.output());
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.output());
-    assert!(
-        run.stderr.starts_with(&format!(
+    run.assert_one_sentence(
+        2,
+        &format!(
             "error: {}, line 3: unknown field `pyhton`, expected one of",
             file.display()
-        )),
-        "{}",
-        run.stderr
+        ),
     );
 }
 
@@ -117,9 +114,7 @@ fn base_ref_tests_just_the_migration_a_branch_adds() {
     );
 
     let run = sandbox.run(&["cycle", "-m", &project, "--base-ref", "no-such-ref"]);
-    assert_eq!(run.code, 2, "{}", run.output());
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.output());
-    assert!(run.stderr.contains("no-such-ref"), "{}", run.stderr);
+    run.assert_one_sentence(2, "no-such-ref");
 }
 
 #[test]

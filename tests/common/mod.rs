@@ -76,6 +76,19 @@ impl Run {
             self.code, self.stdout, self.stderr
         )
     }
+
+    /// The documented exit code and exactly one line on stderr, an error naming `culprit`.
+    pub fn assert_one_sentence(&self, code: i32, culprit: &str) {
+        assert_eq!(self.code, code, "{}", self.output());
+        assert_eq!(
+            self.stderr.trim_end().lines().count(),
+            1,
+            "{}",
+            self.output()
+        );
+        assert!(self.stderr.starts_with("error: "), "{}", self.output());
+        assert!(self.stderr.contains(culprit), "{}", self.output());
+    }
 }
 
 pub struct Sandbox {
