@@ -245,7 +245,7 @@ async fn snapshot_at(
 ) -> Result<Snapshot> {
     runner::migrate(runner, database.connect_options(), target).await?;
     let mut connection = database.connect().await?;
-    schema::introspect(&mut connection, runner.bookkeeping_tables()).await
+    schema::introspect(&mut connection, &runner.bookkeeping_tables()).await
 }
 
 async fn snapshot_one(
@@ -377,12 +377,8 @@ async fn seed(
     let options = database.connect_options();
     runner::migrate(runner.as_mut(), options, &target).await?;
     let mut connection = database.connect().await?;
-    let skip: Vec<&str> = runner
-        .bookkeeping_tables()
-        .iter()
-        .copied()
-        .chain(args.ignore_tables.iter().map(String::as_str))
-        .collect();
+    let mut skip = runner.bookkeeping_tables();
+    skip.extend(args.ignore_tables.iter().cloned());
     let seeded = data::seed(&mut connection, options, &skip, &seed_options(args)).await?;
     for (table, rows) in seeded {
         println!("{table}  {rows} rows");

@@ -356,3 +356,22 @@ fn a_helper_that_dies_mid_step_fails_the_step_and_nothing_hangs() {
     );
     sandbox.assert_nothing_left();
 }
+
+#[test]
+fn a_version_table_of_another_name_is_followed_and_left_out_of_the_schema() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.gate("cycle", "alembic-custom-version-table", &["--rows", "100"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let snapshot = sandbox.run(&["snapshot", "-m", &fixture("alembic-custom-version-table")]);
+    assert_eq!(snapshot.code, 0, "{}", snapshot.output());
+    assert!(
+        snapshot.stdout.contains("table public.tills"),
+        "{}",
+        snapshot.stdout
+    );
+    assert!(
+        !snapshot.stdout.contains("pos_schema_version"),
+        "{}",
+        snapshot.stdout
+    );
+}

@@ -174,7 +174,7 @@ async fn seeding_satisfies_every_constraint_of_the_pos_fixture_at_every_revision
             runner::migrate(&mut runner, &options, revision)
                 .await
                 .unwrap();
-            let tables = schema::load_tables(&mut connection, runner.bookkeeping_tables())
+            let tables = schema::load_tables(&mut connection, &runner.bookkeeping_tables())
                 .await
                 .unwrap();
             let rows = 50 * seed;

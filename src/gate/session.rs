@@ -31,8 +31,8 @@ pub struct Session<'a> {
     observer: PgConnection,
     budget: Duration,
     compare_column_order: bool,
-    /// Tables seeding and checksums leave out: the runner's records and the ignored tables.
-    data_skip: Vec<String>,
+    /// Tables seeding and checksums leave out, besides the runner's records.
+    ignore_tables: Vec<String>,
     pub report: Report,
 }
 
@@ -74,12 +74,6 @@ impl<'a> Session<'a> {
         config: &GateConfig,
     ) -> Result<Self> {
         let report = Report::new(command, runner.kind().name(), config.budget.as_secs_f64());
-        let data_skip = runner
-            .bookkeeping_tables()
-            .iter()
-            .map(|t| t.to_string())
-            .chain(config.ignore_tables.iter().cloned())
-            .collect();
         Ok(Session {
             observer: database.connect().await?,
             runner,
@@ -87,9 +81,17 @@ impl<'a> Session<'a> {
             before: None,
             budget: config.budget,
             compare_column_order: config.compare_column_order,
-            data_skip,
+            ignore_tables: config.ignore_tables.clone(),
             report,
         })
+    }
+
+    /// Tables seeding and checksums leave out: the runner's records (whose name alembic's
+    /// helper learns at the first step) and the ignored tables.
+    fn data_skip(&self) -> Vec<String> {
+        let mut skip = self.runner.bookkeeping_tables();
+        skip.extend(self.ignore_tables.iter().cloned());
+        skip
     }
 
     /// Moves the database from `from` to `to`, timed and under the budget, and records the
@@ -147,10 +149,11 @@ impl<'a> Session<'a> {
     }
 
     pub async fn seed(&mut self, options: &SeedOptions) -> Result<()> {
+        let skip = self.data_skip();
         data::seed(
             &mut self.observer,
             self.database.connect_options(),
-            &self.data_skip,
+            &skip,
             options,
         )
         .await?;
@@ -158,7 +161,8 @@ impl<'a> Session<'a> {
     }
 
     pub async fn checksums(&mut self) -> Result<Vec<TableChecksum>> {
-        let tables = schema::load_tables(&mut self.observer, &self.data_skip).await?;
+        let skip = self.data_skip();
+        let tables = schema::load_tables(&mut self.observer, &skip).await?;
         data::checksum_tables(&mut self.observer, &tables).await
     }
 
@@ -208,11 +212,13 @@ impl<'a> Session<'a> {
             let before = self.database.create_sibling("before").await?;
             runner::migrate(&mut *self.runner, &before, from).await?;
             let mut connection = database::connect(&before).await?;
-            data::seed(&mut connection, &before, &self.data_skip, options).await?;
+            let skip = self.data_skip();
+            data::seed(&mut connection, &before, &skip, options).await?;
             self.before = Some(connection);
         }
+        let skip = self.data_skip();
         let before = self.before.as_mut().expect("rebuilt above");
-        let tables = schema::load_tables(before, &self.data_skip).await?;
+        let tables = schema::load_tables(before, &skip).await?;
         let mut rows = Vec::new();
         for finding in wanted {
             if let Some(table) = tables.iter().find(|t| t.name == finding.table) {
@@ -233,7 +239,7 @@ impl<'a> Session<'a> {
 
     pub async fn snapshot(&mut self) -> Result<Snapshot> {
         let skip = self.runner.bookkeeping_tables();
-        schema::introspect(&mut self.observer, skip).await
+        schema::introspect(&mut self.observer, &skip).await
     }
 
     /// Compares `actual` with `expected` object by object and records a check.

@@ -96,10 +96,14 @@ def revisions():
     ]
 
 
+# Where env.py keeps its version table, as its context.configure() says (seen by `probe`).
+version_table = {}
+
+
 def current(url):
     engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
     with engine.connect() as connection:
-        heads = MigrationContext.configure(connection).get_current_heads()
+        heads = MigrationContext.configure(connection, opts=dict(version_table)).get_current_heads()
     engine.dispose()
     return list(heads)
 
@@ -112,6 +116,10 @@ def probe(url, x=()):
     def recording(cls, connection=None, *args, **kwargs):
         if connection is not None:
             seen.append(connection.exec_driver_sql("SELECT current_database()").scalar())
+        opts = kwargs.get("opts") or {}
+        for key in ("version_table", "version_table_schema"):
+            if opts.get(key):
+                version_table[key] = opts[key]
         return original(cls, connection, *args, **kwargs)
 
     MigrationContext.configure = classmethod(recording)
@@ -127,7 +135,8 @@ def handle(request):
     if op == "revisions":
         return {"revisions": revisions()}
     if op == "probe":
-        return {"databases": probe(request["url"], request.get("x", ()))}
+        databases = probe(request["url"], request.get("x", ()))
+        return {"databases": databases, **version_table}
     if op == "current":
         return {"heads": current(request["url"])}
     if op in ("apply", "revert"):

@@ -23,6 +23,9 @@ pub struct AlembicRunner {
     verified: Vec<String>,
     /// alembic's -x arguments, passed with every step.
     x: Vec<String>,
+    /// The version table env.py configures (`alembic_version` unless it says otherwise),
+    /// schema-qualified when it names a schema.
+    version_table: String,
 }
 
 struct Helper {
@@ -127,6 +130,7 @@ impl AlembicRunner {
             revisions: Revisions::new(revisions),
             verified: Vec::new(),
             x: options.x.clone(),
+            version_table: "alembic_version".to_string(),
         })
     }
 
@@ -154,6 +158,12 @@ impl AlembicRunner {
                     .collect()
             })
             .unwrap_or_default();
+        if let Some(table) = reply["version_table"].as_str() {
+            self.version_table = match reply["version_table_schema"].as_str() {
+                Some(schema) => format!("{schema}.{table}"),
+                None => table.to_string(),
+            };
+        }
         match reached.as_slice() {
             [only] if *only == expected => {
                 self.verified.push(expected);
@@ -200,7 +210,8 @@ impl AlembicRunner {
             }
             return Err(StepError::ElsewhereMigrated {
                 reached: format!(
-                    "a database other than the scratch one (whose alembic_version stayed at {})",
+                    "a database other than the scratch one (whose {} stayed at {})",
+                    self.version_table,
                     if heads.is_empty() {
                         "base".to_string()
                     } else {
@@ -238,8 +249,8 @@ impl Runner for AlembicRunner {
         &self.revisions
     }
 
-    fn bookkeeping_tables(&self) -> &'static [&'static str] {
-        &["alembic_version"]
+    fn bookkeeping_tables(&self) -> Vec<String> {
+        vec![self.version_table.clone()]
     }
 
     async fn current(

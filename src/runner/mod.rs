@@ -61,7 +61,7 @@ pub trait Runner: Send {
     fn revisions(&self) -> &Revisions;
 
     /// The tables the migration tool keeps its own records in; checks leave them out.
-    fn bookkeeping_tables(&self) -> &'static [&'static str];
+    fn bookkeeping_tables(&self) -> Vec<String>;
 
     /// The revisions the database records as its heads.
     async fn current(&mut self, database: &PgConnectOptions) -> Result<Vec<String>, StepError>;

@@ -129,8 +129,8 @@ impl Runner for SqlxRunner {
         &self.revisions
     }
 
-    fn bookkeeping_tables(&self) -> &'static [&'static str] {
-        &["_sqlx_migrations"]
+    fn bookkeeping_tables(&self) -> Vec<String> {
+        vec!["_sqlx_migrations".to_string()]
     }
 
     async fn current(&mut self, database: &PgConnectOptions) -> Result<Vec<String>, StepError> {

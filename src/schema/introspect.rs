@@ -31,8 +31,11 @@ pub(super) fn user_relation() -> String {
     )
 }
 
-pub async fn introspect(connection: &mut PgConnection, skip_tables: &[&str]) -> Result<Snapshot> {
-    let skip: Vec<String> = skip_tables.iter().map(|t| t.to_string()).collect();
+pub async fn introspect(
+    connection: &mut PgConnection,
+    skip_tables: &[impl AsRef<str>],
+) -> Result<Snapshot> {
+    let skip: Vec<String> = skip_tables.iter().map(|t| t.as_ref().to_string()).collect();
     let mut tx = connection.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
