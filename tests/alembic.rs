@@ -375,3 +375,34 @@ fn a_version_table_of_another_name_is_followed_and_left_out_of_the_schema() {
         snapshot.stdout
     );
 }
+
+#[test]
+fn an_interpreter_without_a_postgresql_driver_gets_exit_3_naming_it() {
+    use std::os::unix::fs::PermissionsExt;
+    // The project's interpreter, with psycopg2 and psycopg shadowed by modules that fail.
+    let shadow = tempfile::tempdir().unwrap();
+    for driver in ["psycopg2", "psycopg"] {
+        let package = shadow.path().join(driver);
+        std::fs::create_dir(&package).unwrap();
+        std::fs::write(package.join("__init__.py"), "raise ImportError('hidden')\n").unwrap();
+    }
+    let python = shadow.path().join("python");
+    std::fs::write(
+        &python,
+        format!(
+            "#!/bin/sh\nPYTHONPATH={} exec {} \"$@\"\n",
+            shadow.path().display(),
+            common::alembic_python().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = Sandbox::new().run(&[
+        "revisions",
+        "-m",
+        &fixture("pos-alembic"),
+        "--python",
+        &python.display().to_string(),
+    ]);
+    run.assert_one_sentence(3, "cannot import a PostgreSQL driver (psycopg2 or psycopg)");
+}

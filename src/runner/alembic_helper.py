@@ -31,6 +31,18 @@ except Exception as error:  # the interpreter lacks alembic or SQLAlchemy
     reply(ok=False, fatal=True, error=f"cannot import alembic in {sys.executable}: {error}")
     sys.exit(0)
 
+# The driver named in the URLs migverify passes: psycopg2, else psycopg 3, whichever the
+# project's interpreter has.
+for driver in ("psycopg2", "psycopg"):
+    try:
+        __import__(driver)
+        break
+    except ImportError:
+        continue
+else:
+    reply(ok=False, fatal=True, error=f"cannot import a PostgreSQL driver (psycopg2 or psycopg) in {sys.executable}")
+    sys.exit(0)
+
 project, ini = sys.argv[1], sys.argv[2]
 os.chdir(project)
 
@@ -166,7 +178,7 @@ def last_lines(error, count=6):
     return "\n".join(lines[-count:])
 
 
-reply(ok=True, ready=True)
+reply(ok=True, ready=True, driver=driver)
 for line in sys.stdin:
     try:
         reply(ok=True, **handle(json.loads(line)))

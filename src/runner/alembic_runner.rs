@@ -33,6 +33,8 @@ struct Helper {
     _process: Child,
     requests: ChildStdin,
     replies: Lines<BufReader<ChildStdout>>,
+    /// The PostgreSQL driver the project's interpreter has, for SQLAlchemy URLs.
+    driver: String,
 }
 
 impl Helper {
@@ -65,6 +67,7 @@ impl Helper {
             _process: process,
             requests,
             replies,
+            driver: String::new(),
         };
         let hello = helper
             .reply()
@@ -78,6 +81,7 @@ impl Helper {
                     .to_string(),
             ));
         }
+        helper.driver = hello["driver"].as_str().unwrap_or("psycopg2").to_string();
         Ok(helper)
     }
 
@@ -134,6 +138,10 @@ impl AlembicRunner {
         })
     }
 
+    fn url(&self, database: &PgConnectOptions) -> String {
+        sqlalchemy_url(database, &self.helper.driver)
+    }
+
     /// Before the first migration on a database, runs env.py read-only and checks that it
     /// connects where it is told. An env.py that ignores every channel migverify sets would
     /// otherwise migrate some other database.
@@ -147,7 +155,7 @@ impl AlembicRunner {
         }
         let reply = self
             .helper
-            .call(json!({ "op": "probe", "url": sqlalchemy_url(database), "x": self.x }))
+            .call(json!({ "op": "probe", "url": self.url(database), "x": self.x }))
             .await?;
         let reached: Vec<String> = reply["databases"]
             .as_array()
@@ -199,7 +207,7 @@ impl AlembicRunner {
         self.verify_env_py(database).await?;
         let reply = self
             .helper
-            .call(json!({ "op": op, "url": sqlalchemy_url(database), "revision": revision, "x": self.x }))
+            .call(json!({ "op": op, "url": self.url(database), "revision": revision, "x": self.x }))
             .await?;
         if reply["ok"] == true {
             // The version table on the scratch database must have moved with the step.
@@ -259,7 +267,7 @@ impl Runner for AlembicRunner {
     ) -> std::result::Result<Vec<String>, StepError> {
         let reply = self
             .helper
-            .call(json!({ "op": "current", "url": sqlalchemy_url(database) }))
+            .call(json!({ "op": "current", "url": self.url(database) }))
             .await?;
         if reply["ok"] != true {
             return Err(StepError::Connection(
@@ -309,19 +317,19 @@ fn choose_python(project: &Path, given: Option<&Path>) -> PathBuf {
     PathBuf::from("python3")
 }
 
-/// The scratch database as SQLAlchemy names it (no password: libpq takes one from PGPASSWORD
-/// or .pgpass).
-fn sqlalchemy_url(options: &PgConnectOptions) -> String {
+/// The scratch database as SQLAlchemy names it through `driver` (no password: libpq takes one
+/// from PGPASSWORD or .pgpass).
+fn sqlalchemy_url(options: &PgConnectOptions, driver: &str) -> String {
     let database = options.get_database().unwrap_or("postgres");
     let user = options.get_username();
     match options.get_socket() {
         Some(dir) => format!(
-            "postgresql+psycopg2://{user}@/{database}?host={}&port={}",
+            "postgresql+{driver}://{user}@/{database}?host={}&port={}",
             dir.display(),
             options.get_port()
         ),
         None => format!(
-            "postgresql+psycopg2://{user}@{}:{}/{database}",
+            "postgresql+{driver}://{user}@{}:{}/{database}",
             options.get_host(),
             options.get_port()
         ),
