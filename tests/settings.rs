@@ -48,41 +48,57 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.status.success(), "git {args:?}: {status:?}");
 }
 
-/// A git repository holding the sqlx POS project on `main` without its newest migration, and a
-/// branch `feature` that adds it.
-fn repository_with_a_branch() -> tempfile::TempDir {
+/// A git repository holding a copy of `fixture` on `main` without the files whose names start
+/// with `newest`, and a branch `feature` that adds them.
+fn repository_with_a_branch(fixture_name: &str, newest: &str) -> tempfile::TempDir {
     let repo = tempfile::tempdir().unwrap();
     let project = repo.path().join("migrations");
-    std::fs::create_dir(&project).unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(fixture("pos"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    let (newest, merged): (Vec<_>, Vec<_>) = files.into_iter().partition(|p| {
-        p.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("20240101000008")
-    });
-    for file in &merged {
-        std::fs::copy(file, project.join(file.file_name().unwrap())).unwrap();
+    let (mut newest_files, mut merged) = (Vec::new(), Vec::new());
+    let source = Path::new(&fixture(fixture_name)).to_path_buf();
+    for entry in walk(&source) {
+        let relative = entry.strip_prefix(&source).unwrap().to_path_buf();
+        let name = relative.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(newest) {
+            newest_files.push(relative);
+        } else {
+            merged.push(relative);
+        }
     }
+    let copy = |relative: &Path| {
+        let target = project.join(relative);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(source.join(relative), target).unwrap();
+    };
+    merged.iter().for_each(|file| copy(file));
     git(repo.path(), &["init", "-q", "-b", "main"]);
     git(repo.path(), &["add", "."]);
     git(repo.path(), &["commit", "-q", "-m", "merged migrations"]);
     git(repo.path(), &["checkout", "-q", "-b", "feature"]);
-    for file in &newest {
-        std::fs::copy(file, project.join(file.file_name().unwrap())).unwrap();
-    }
+    newest_files.iter().for_each(|file| copy(file));
     git(repo.path(), &["add", "."]);
-    git(repo.path(), &["commit", "-q", "-m", "add an index"]);
+    git(repo.path(), &["commit", "-q", "-m", "add a migration"]);
     repo
+}
+
+/// Every file below `dir`, following the fixtures' symbolic links.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if path.file_name().unwrap() != "__pycache__" {
+                files.extend(walk(&path));
+            }
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 #[test]
 fn base_ref_tests_just_the_migration_a_branch_adds() {
-    let repo = repository_with_a_branch();
+    let repo = repository_with_a_branch("pos", "20240101000008");
     let project = repo.path().join("migrations").display().to_string();
     let sandbox = Sandbox::new();
     let run = sandbox.run(&[
@@ -148,4 +164,23 @@ fn an_ignored_table_is_neither_seeded_nor_checked() {
         !tables.contains(&"public.receipts".to_string()),
         "{tables:?}"
     );
+}
+
+#[test]
+fn base_ref_finds_an_alembic_revision_by_its_script() {
+    let repo = repository_with_a_branch("pos-alembic", "0009");
+    let project = repo.path().join("migrations").display().to_string();
+    let run = Sandbox::new().run(&[
+        "stairway",
+        "-m",
+        &project,
+        "--base-ref",
+        "main",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let report = run.json();
+    assert_eq!(report["revisions"], serde_json::json!(["0009"]));
+    assert_eq!(report["from"], "0008");
 }
