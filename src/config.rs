@@ -122,7 +122,8 @@ impl Config {
         }
         fill(&mut gate.allow_change, &self.allow_change);
         fill(&mut gate.irreversible_ok, &self.irreversible_ok);
-        if gate.base_ref.is_none() {
+        // An explicit --from chooses the range itself; the file's base ref must not override it.
+        if gate.base_ref.is_none() && gate.from.is_none() {
             gate.base_ref.clone_from(&self.base_ref);
         }
         self.apply_seed(&mut gate.data);

@@ -12,11 +12,15 @@ use crate::error::{Error, Result};
 pub fn added_files(dir: &Path, base_ref: &str) -> Result<BTreeSet<String>> {
     let fork = git(dir, &["merge-base", base_ref, "HEAD"])?;
     let fork = fork.trim();
+    // Without rename detection a migration moved or renamed on the branch counts as added,
+    // and NUL-separated names come unquoted whatever characters they hold.
     let added = git(
         dir,
         &[
             "diff",
             "--name-only",
+            "-z",
+            "--no-renames",
             "--diff-filter=A",
             "--relative",
             fork,
@@ -26,11 +30,19 @@ pub fn added_files(dir: &Path, base_ref: &str) -> Result<BTreeSet<String>> {
     )?;
     let untracked = git(
         dir,
-        &["ls-files", "--others", "--exclude-standard", "--", "."],
+        &[
+            "ls-files",
+            "-z",
+            "--others",
+            "--exclude-standard",
+            "--",
+            ".",
+        ],
     )?;
     Ok(added
-        .lines()
-        .chain(untracked.lines())
+        .split('\0')
+        .chain(untracked.split('\0'))
+        .filter(|path| !path.is_empty())
         .filter_map(|path| Path::new(path).file_name())
         .map(|name| name.to_string_lossy().into_owned())
         .collect())
@@ -50,8 +62,14 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
             .find(|line| !line.trim().is_empty())
             .unwrap_or("no reason given")
             .trim_start_matches("fatal: ");
+        // A shallow clone has no merge base with the base branch: say how CI fetches it.
+        let hint = if args[0] == "merge-base" {
+            " (in CI, fetch the whole history: fetch-depth: 0, or GIT_DEPTH: 0)"
+        } else {
+            ""
+        };
         return Err(Error::Git(format!(
-            "`git {}` failed: {reason}",
+            "`git {}` failed: {reason}{hint}",
             args.join(" ")
         )));
     }

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 
 static BARS: OnceLock<MultiProgress> = OnceLock::new();
 
@@ -27,7 +27,8 @@ fn bars() -> &'static MultiProgress {
     BARS.get_or_init(|| MultiProgress::with_draw_target(ProgressDrawTarget::hidden()))
 }
 
-/// A bar counting `total` units of `what` (rows, tables).
+/// A bar counting `total` units of `what` (rows, tables). Like every bar here, it clears itself
+/// when dropped, so work that stops on an error leaves no stale bar behind.
 pub fn counter(total: u64, what: &str, message: String) -> ProgressBar {
     let style = ProgressStyle::with_template(&format!(
         "{{spinner}} {{msg:32}} [{{bar:30}}] {{human_pos}}/{{human_len}} {what} ({{elapsed}}, {{eta}} left)"
@@ -37,7 +38,8 @@ pub fn counter(total: u64, what: &str, message: String) -> ProgressBar {
     let bar = bars().add(
         ProgressBar::new(total)
             .with_style(style)
-            .with_message(message),
+            .with_message(message)
+            .with_finish(ProgressFinish::AndClear),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
@@ -50,7 +52,8 @@ pub fn spinner(message: String) -> ProgressBar {
     let bar = bars().add(
         ProgressBar::new_spinner()
             .with_style(style)
-            .with_message(message),
+            .with_message(message)
+            .with_finish(ProgressFinish::AndClear),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     bar

@@ -406,3 +406,27 @@ fn an_interpreter_without_a_postgresql_driver_gets_exit_3_naming_it() {
     ]);
     run.assert_one_sentence(3, "cannot import a PostgreSQL driver (psycopg2 or psycopg)");
 }
+
+#[test]
+fn an_interpreter_that_dies_at_start_up_is_exit_3_with_its_last_words() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let python = dir.path().join("python");
+    std::fs::write(
+        &python,
+        "#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = Sandbox::new().run(&[
+        "revisions",
+        "-m",
+        &fixture("pos-alembic"),
+        "--python",
+        &python.display().to_string(),
+    ]);
+    run.assert_one_sentence(
+        3,
+        "it exited without answering; its last words: Fatal Python error: init_fs_encoding",
+    );
+}

@@ -68,16 +68,18 @@ pub fn cycle_range(
 }
 
 /// The range of a branch under review: the revisions it adds (`added`, by file name), from
-/// the state without them up to `to` (default: every head). `None` when it adds none.
+/// the state without them up to `to` (default: every head). `None` when it adds none that
+/// `to` reaches.
 pub fn branch_range(
     revisions: &Revisions,
     added: &BTreeSet<String>,
     to: Option<&str>,
 ) -> Result<Option<(Target, Target)>> {
     let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
+    // Only what `to` reaches: added revisions beyond it are not under test.
     let new: Vec<String> = revisions
-        .all()
-        .iter()
+        .between(&Target::base(), &to)
+        .into_iter()
         .filter(|r| r.files.iter().any(|file| added.contains(file)))
         .map(|r| r.id.clone())
         .collect();

@@ -395,7 +395,8 @@ impl<'a> Session<'a> {
 
 impl Session<'_> {
     /// The revisions a step between `from` and `to` crosses, as a person names them:
-    /// "20240105", "20240103..20240105" for a line of them, "0006, 0007" for a few on branches.
+    /// "20240105", "20240103..20240105" for a line of them, "0006, 0007" for a few on branches,
+    /// "5 revisions from 0005 to 0009" for more.
     pub fn span(&self, from: &Target, to: &Target) -> String {
         let crossed = self.runner.revisions().between(from, to);
         let chain = crossed
@@ -409,7 +410,13 @@ impl Session<'_> {
                 .map(|r| r.id.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            [first, .., last] => format!("{}..{}", first.id, last.id),
+            [first, .., last] if chain => format!("{}..{}", first.id, last.id),
+            [first, .., last] => format!(
+                "{} revisions from {} to {}",
+                crossed.len(),
+                first.id,
+                last.id
+            ),
         }
     }
 }

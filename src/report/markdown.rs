@@ -17,6 +17,8 @@ const LIMIT: usize = 65_000;
 const STEPS_SHARE: usize = 10_000;
 const CHECKS_SHARE: usize = 10_000;
 const FAILURES_SHARE: usize = 20_000;
+/// The most of a message or an error one table cell shows.
+const CELL_CHARS: usize = 300;
 /// Room for the headings, the summary and the notes on what was cut.
 const FRAME: usize = 3_000;
 
@@ -47,7 +49,7 @@ pub fn render_markdown(report: &Report) -> String {
             cell(&status)
         )
     }));
-    push_cut(&mut out, &steps, STEPS_SHARE, "steps");
+    push_cut(&mut out, &steps, STEPS_SHARE, "steps", THE_JSON_HAS_ALL);
 
     out.push_str("\n### Checks\n\n");
     if report.checks.is_empty() {
@@ -68,7 +70,7 @@ pub fn render_markdown(report: &Report) -> String {
                 cell(&check.message)
             )
         }));
-        push_cut(&mut out, &checks, CHECKS_SHARE, "checks");
+        push_cut(&mut out, &checks, CHECKS_SHARE, "checks", THE_JSON_HAS_ALL);
     }
 
     let failures: Vec<String> = report.failed_checks().flat_map(failure).collect();
@@ -79,18 +81,25 @@ pub fn render_markdown(report: &Report) -> String {
             &failures,
             FAILURES_SHARE,
             "lines of failure details",
+            THE_JSON_HAS_ALL,
         );
     }
 
     if !report.schema_diff.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n### Schema diff ({} → {})\n\n```diff",
-            report.from, report.to
-        );
-        let lines: Vec<String> = report.schema_diff.lines().map(str::to_string).collect();
+        let _ = writeln!(out, "\n### Schema diff ({} → {})\n", report.from, report.to);
+        let lines: Vec<String> = std::iter::once("```diff")
+            .chain(report.schema_diff.lines())
+            .chain(std::iter::once("```"))
+            .map(str::to_string)
+            .collect();
         let room = LIMIT.saturating_sub(out.len() + FRAME);
-        push_cut_fenced(&mut out, &lines, room, "diff lines");
+        push_cut(
+            &mut out,
+            &lines,
+            room,
+            "diff lines",
+            "`migverify diff` or the JSON report's `schema_diff` has the whole diff",
+        );
     }
     out
 }
@@ -187,35 +196,29 @@ fn failure(check: &Check) -> Vec<String> {
     lines
 }
 
-/// Appends `lines` while they fit in `room` characters, then says how many were left out.
-fn push_cut(out: &mut String, lines: &[String], room: usize, what: &str) {
-    let kept = fitting(lines, room);
-    for line in &lines[..kept] {
-        out.push_str(line);
-        out.push('\n');
-    }
-    if kept < lines.len() {
-        let _ = writeln!(
-            out,
-            "\n_… {} more {what} left out to fit a comment; the JSON report has them all._",
-            lines.len() - kept
-        );
-    }
-}
+const THE_JSON_HAS_ALL: &str = "the JSON report has them all";
 
-/// As `push_cut`, inside a fence that the cut must close before its note.
-fn push_cut_fenced(out: &mut String, lines: &[String], room: usize, what: &str) {
-    let kept = fitting(lines, room);
+/// Appends `lines` while they fit in `room` characters, closing a code fence the cut leaves
+/// open, then says how much was left out and where `whole` is.
+fn push_cut(out: &mut String, lines: &[String], room: usize, what: &str, whole: &str) {
+    const CLOSING_FENCE: &str = "```\n";
+    let kept = fitting(lines, room.saturating_sub(CLOSING_FENCE.len()));
     for line in &lines[..kept] {
         out.push_str(line);
         out.push('\n');
     }
-    out.push_str("```\n");
+    let fences = lines[..kept]
+        .iter()
+        .filter(|l| l.starts_with("```"))
+        .count();
+    if fences % 2 == 1 {
+        out.push_str(CLOSING_FENCE);
+    }
     if kept < lines.len() {
         let left: usize = lines[kept..].iter().map(|l| l.len() + 1).sum();
         let _ = writeln!(
             out,
-            "\n_… {} more {what} ({left} characters) left out to fit a comment; `migverify diff` or the JSON report's `schema_diff` has the whole diff._",
+            "\n_… {} more {what} ({left} characters) left out to fit a comment; {whole}._",
             lines.len() - kept
         );
     }
@@ -233,9 +236,12 @@ fn fitting(lines: &[String], room: usize) -> usize {
         .count()
 }
 
-/// Text made safe for one table cell: no pipes to end it, no newlines to break the row.
+/// Text made safe for one table cell: no pipes to end it, no newlines to break the row, and
+/// short enough that one long message cannot take a table's whole share.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', "<br>")
+    clip(text, CELL_CHARS)
+        .replace('|', "\\|")
+        .replace('\n', "<br>")
 }
 
 fn code(text: &str) -> String {
@@ -307,6 +313,23 @@ mod tests {
         // A pipe inside a diff line stays inside its fence; in a table cell it is escaped.
         assert!(text.contains("```diff\n+index public.ix_orders_status | x\n```"));
         assert!(text.ends_with("+  column c2 text NOT NULL [position 2]\n```\n"));
+    }
+
+    #[test]
+    fn a_failure_cut_inside_its_diff_closes_the_fence_first() {
+        let mut report = failing_report(3);
+        report.checks[0].details = json!({ "diff": "+  column x text\n".repeat(5_000) });
+        let text = render_markdown(&report);
+        assert!(text.len() < LIMIT, "{} characters", text.len());
+        let failed =
+            &text[text.find("### Failed checks").unwrap()..text.find("### Schema diff").unwrap()];
+        assert_eq!(failed.matches("```").count(), 2, "{failed}");
+        assert!(failed.contains("```\n\n_… "), "{failed}");
+        assert!(
+            failed.contains("more lines of failure details ("),
+            "{failed}"
+        );
+        assert_eq!(text.matches("```").count() % 2, 0);
     }
 
     #[test]

@@ -61,14 +61,17 @@ def config(url=None, x=()):
 
 
 def statements(function):
-    """The statements of a function, docstrings left out; None when its source is unavailable."""
+    """The statements of a function, docstrings left out; None when its source cannot be read
+    as a plain `def` (no source, a lambda, a callable object)."""
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
-    except (OSError, TypeError, AttributeError):
+        definition = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     return [
         node
-        for node in tree.body[0].body
+        for node in definition.body
         if not (isinstance(node, ast.Expr) and isinstance(getattr(node, "value", None), ast.Constant))
     ]
 
@@ -76,11 +79,11 @@ def statements(function):
 def has_down(script):
     """False when downgrade() raises NotImplementedError, or does nothing to undo an upgrade
     that does something (an empty merge revision has nothing to undo)."""
-    body = statements(script.module.downgrade)
+    body = statements(getattr(script.module, "downgrade", None))
     if body is None:
         return True
     if all(isinstance(node, ast.Pass) for node in body):
-        up = statements(script.module.upgrade)
+        up = statements(getattr(script.module, "upgrade", None))
         return up is not None and all(isinstance(node, ast.Pass) for node in up)
     if len(body) == 1 and isinstance(body[0], ast.Raise):
         raised = body[0].exc
@@ -174,7 +177,7 @@ def step(cfg, revision, upgrade):
 
 def last_lines(error, count=6):
     """The end of the traceback, without the exceptions it was raised from."""
-    lines = "".join(traceback.format_exception(error, chain=False)).rstrip().splitlines()
+    lines = "".join(traceback.format_exception(type(error), error, error.__traceback__, chain=False)).rstrip().splitlines()
     return "\n".join(lines[-count:])
 
 

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::task::JoinHandle;
 
 use super::{Kind, Revision, Revisions, Runner, RunnerOptions, StepError};
 use crate::error::{Error, Result};
@@ -35,6 +36,9 @@ struct Helper {
     replies: Lines<BufReader<ChildStdout>>,
     /// The PostgreSQL driver the project's interpreter has, for SQLAlchemy URLs.
     driver: String,
+    /// Drains the helper's stderr (where migrations print too) and gives back its last line
+    /// once the helper is gone, to say why it went.
+    last_words: Option<JoinHandle<Option<String>>>,
 }
 
 impl Helper {
@@ -57,22 +61,33 @@ impl Helper {
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| unavailable(e.to_string()))?;
         let requests = process.stdin.take().expect("piped");
         let replies = BufReader::new(process.stdout.take().expect("piped")).lines();
+        let mut stderr = BufReader::new(process.stderr.take().expect("piped")).lines();
+        let last_words = tokio::spawn(async move {
+            let mut last = None;
+            while let Ok(Some(line)) = stderr.next_line().await {
+                if !line.trim().is_empty() {
+                    last = Some(line);
+                }
+            }
+            last
+        });
         let mut helper = Helper {
             _process: process,
             requests,
             replies,
             driver: String::new(),
+            last_words: Some(last_words),
         };
-        let hello = helper
-            .reply()
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
+        let hello = helper.reply().await.map_err(|error| match error {
+            StepError::Helper(message) => unavailable(format!("it {message}")),
+            other => unavailable(other.to_string()),
+        })?;
         if hello["ok"] != true {
             return Err(unavailable(
                 hello["error"]
@@ -89,11 +104,22 @@ impl Helper {
         match self.replies.next_line().await {
             Ok(Some(line)) => serde_json::from_str(&line)
                 .map_err(|e| StepError::Helper(format!("answered {line:?} ({e})"))),
-            Ok(None) => Err(StepError::Helper(
-                "exited without answering (a migration may have ended the interpreter)".to_string(),
-            )),
+            Ok(None) => Err(StepError::Helper(match self.last_words().await {
+                Some(line) => format!("exited without answering; its last words: {line}"),
+                None => "exited without answering (a migration may have ended the interpreter)"
+                    .to_string(),
+            })),
             Err(error) => Err(StepError::Helper(format!("is unreachable ({error})"))),
         }
+    }
+
+    /// The last line the helper wrote to stderr, once it has closed it (briefly waited for).
+    async fn last_words(&mut self) -> Option<String> {
+        let task = self.last_words.take()?;
+        tokio::time::timeout(std::time::Duration::from_secs(2), task)
+            .await
+            .ok()?
+            .ok()?
     }
 
     async fn call(&mut self, request: Value) -> std::result::Result<Value, StepError> {

@@ -252,6 +252,9 @@ impl Revisions {
             }
             return Ok(self.prefix(up));
         }
+        if spec.split('+').any(str::is_empty) {
+            return Err(unknown());
+        }
         let heads = spec
             .split('+')
             .map(|part| self.find(part))
@@ -387,7 +390,7 @@ mod tests {
             revisions.resolve("202401"),
             Err(Error::AmbiguousRevision(..))
         ));
-        for unknown in ["1999", "-4", "+4", ""] {
+        for unknown in ["1999", "-4", "+4", "", "20240101+", "+"] {
             assert!(
                 matches!(revisions.resolve(unknown), Err(Error::UnknownRevision(_))),
                 "{unknown}"
