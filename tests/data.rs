@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use bytes::{BufMut, BytesMut};
 use common::{failed_checks, fixture, Sandbox};
 use migverify::data::{self, SeedOptions};
@@ -94,6 +96,50 @@ fn a_change_on_purpose_fails_unless_it_is_allowed() {
         &["--rows", "2000", "--allow-change", "prices.amount"],
     );
     assert_eq!(run.code, 0, "{}", run.output());
+}
+
+#[test]
+fn widening_a_numeric_keeps_its_values_but_narrowing_it_does_not() {
+    let project = tempfile::tempdir().unwrap();
+    let write = |name: &str, sql: &str| std::fs::write(project.path().join(name), sql).unwrap();
+    write(
+        "20240101_prices.up.sql",
+        "CREATE TABLE prices (id bigint PRIMARY KEY, amount numeric(10,2) NOT NULL);",
+    );
+    write("20240101_prices.down.sql", "DROP TABLE prices;");
+    write(
+        "20240102_widen.up.sql",
+        "ALTER TABLE prices ALTER COLUMN amount TYPE numeric(14,4);",
+    );
+    write(
+        "20240102_widen.down.sql",
+        "ALTER TABLE prices ALTER COLUMN amount TYPE numeric(10,2);",
+    );
+    let project = project.path().display().to_string();
+    let sandbox = Sandbox::new();
+    let gate = |extra: &[&str]| {
+        let mut args = vec!["cycle", "-m", &project, "--rows", "500", "--format", "json"];
+        args.extend_from_slice(extra);
+        sandbox.run(&args)
+    };
+    // 12.50 reads 12.5000 after the widening: the same value.
+    let run = gate(&[]);
+    assert_eq!(run.code, 0, "{}", run.output());
+
+    // Narrowing to one decimal rounds: a real change, named.
+    std::fs::write(
+        Path::new(&project).join("20240102_widen.up.sql"),
+        "ALTER TABLE prices ALTER COLUMN amount TYPE numeric(10,1);",
+    )
+    .unwrap();
+    let run = gate(&["--no-full"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let report = run.json();
+    assert!(
+        failed_checks(&report)[0].contains("public.prices"),
+        "{:?}",
+        failed_checks(&report)
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::sql::quote_ident;
 
 const CHUNKS_IN_FLIGHT: usize = 8;
 const BLOCK_BYTES: usize = 256 * 1024;
-use crate::schema::Table;
+use crate::schema::{DataType, Table};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TableChecksum {
@@ -35,20 +35,47 @@ pub async fn checksum_tables(
     sqlx::query("SET work_mem = '256MB'")
         .execute(&mut *connection)
         .await?;
+    let version: String = sqlx::query_scalar("SHOW server_version_num")
+        .fetch_one(&mut *connection)
+        .await?;
+    let values = Values {
+        trim_numeric_scale: version.parse::<u32>().is_ok_and(|v| v >= 130_000),
+    };
     let progress = progress::counter(tables.len() as u64, "tables", "checksums".to_string());
     let mut checksums = Vec::with_capacity(tables.len());
     for table in tables {
         progress.set_message(format!("checksum {}", table.name));
-        checksums.push(checksum_table(connection, table).await?);
+        checksums.push(checksum_table(connection, table, values).await?);
         progress.inc(1);
     }
     progress.finish_and_clear();
     Ok(checksums)
 }
 
-pub async fn checksum_table(connection: &mut PgConnection, table: &Table) -> Result<TableChecksum> {
+/// How values are written for hashing, as far as the server allows.
+#[derive(Debug, Clone, Copy)]
+struct Values {
+    /// A numeric as its value, not its scale: widening numeric(10,2) to numeric(12,4) turns
+    /// 12.50 into 12.5000 without changing it (trim_scale, PostgreSQL 13 and later).
+    trim_numeric_scale: bool,
+}
+
+async fn checksum_table(
+    connection: &mut PgConnection,
+    table: &Table,
+    values: Values,
+) -> Result<TableChecksum> {
     let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
     let quoted: Vec<String> = names.iter().map(|n| quote_ident(n)).collect();
+    let selected: Vec<String> = table
+        .columns
+        .iter()
+        .zip(&quoted)
+        .map(|(column, name)| match column.data_type {
+            DataType::Numeric { .. } if values.trim_numeric_scale => format!("trim_scale({name})"),
+            _ => name.clone(),
+        })
+        .collect();
     let order = match &table.primary_key {
         Some(key) => key
             .columns
@@ -66,7 +93,7 @@ pub async fn checksum_table(connection: &mut PgConnection, table: &Table) -> Res
     };
     let statement = format!(
         "COPY (SELECT {} FROM {} ORDER BY {order}) TO STDOUT",
-        quoted.join(", "),
+        selected.join(", "),
         table.name
     );
     tracing::debug!(table = %table.name, "checksumming");

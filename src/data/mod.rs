@@ -9,7 +9,7 @@ mod plan;
 mod row_diff;
 mod values;
 
-pub use checksum::{checksum_table, checksum_tables, TableChecksum};
+pub use checksum::{checksum_tables, TableChecksum};
 pub use load::{load, seed};
 pub use numeric::encode_numeric;
 pub use plan::{plan, Plan, SeedOptions};
