@@ -143,6 +143,51 @@ fn widening_a_numeric_keeps_its_values_but_narrowing_it_does_not() {
 }
 
 #[test]
+fn dropping_a_column_of_a_keyless_table_keeps_the_other_columns() {
+    let project = tempfile::tempdir().unwrap();
+    let write = |name: &str, sql: &str| std::fs::write(project.path().join(name), sql).unwrap();
+    // No key: rows are ordered by every column, the boolean first.
+    write(
+        "20240101_labels.up.sql",
+        "CREATE TABLE labels (active boolean NOT NULL, label text NOT NULL, weight int);",
+    );
+    write("20240101_labels.down.sql", "DROP TABLE labels;");
+    write(
+        "20240102_drop.up.sql",
+        "ALTER TABLE labels DROP COLUMN active;",
+    );
+    write(
+        "20240102_drop.down.sql",
+        "ALTER TABLE labels ADD COLUMN active boolean NOT NULL DEFAULT false;",
+    );
+    let run = Sandbox::new().run(&[
+        "cycle",
+        "-m",
+        &project.path().display().to_string(),
+        "--rows",
+        "500",
+        "--no-full",
+        "--format",
+        "json",
+    ]);
+    let report = run.json();
+    let status = |name: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| (c["status"].to_string(), c["message"].to_string()))
+            .unwrap()
+    };
+    // label and weight survive the upgrade; only the down cannot bring `active` back.
+    assert_eq!(status("data_upgrade").0, "\"pass\"", "{}", run.output());
+    let (roundtrip, message) = status("data_roundtrip");
+    assert_eq!(roundtrip, "\"fail\"", "{}", run.output());
+    assert!(message.contains("active"), "{message}");
+}
+
+#[test]
 fn the_same_seed_gives_the_same_checksums() {
     let sandbox = Sandbox::new();
     let digests = |seed: &str| -> Vec<String> {

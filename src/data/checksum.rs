@@ -97,13 +97,43 @@ async fn checksum_table(
         table.name
     );
     tracing::debug!(table = %table.name, "checksumming");
+    let (rows, whole, mut per_column) = hash_copy(connection, &statement, names.len()).await?;
+    if table.primary_key.is_none() && names.len() > 1 {
+        // Without a key the row order comes from every column, so dropping or changing one
+        // would reorder the others: hash each column's values in their own order instead.
+        for (index, (value, name)) in selected.iter().zip(&quoted).enumerate() {
+            let statement = format!(
+                "COPY (SELECT {value} FROM {} ORDER BY {name}::text) TO STDOUT",
+                table.name
+            );
+            let (_, _, alone) = hash_copy(connection, &statement, 1).await?;
+            per_column[index].clone_from(&alone[0]);
+        }
+    }
+    Ok(TableChecksum {
+        table: table.name.clone(),
+        rows,
+        digest: whole,
+        columns: names
+            .iter()
+            .map(|name| name.to_string())
+            .zip(per_column)
+            .collect(),
+    })
+}
 
+/// Streams `statement` (a COPY TO STDOUT of `column_count` columns) and hashes it: the row
+/// count, the whole digest and the per-column digests.
+async fn hash_copy(
+    connection: &mut PgConnection,
+    statement: &str,
+    column_count: usize,
+) -> Result<(u64, String, Vec<String>)> {
     // Hashing runs on its own thread while the connection keeps reading, so the server
     // never waits for the hash to catch up.
     let (sender, chunks) = std::sync::mpsc::sync_channel::<bytes::Bytes>(CHUNKS_IN_FLIGHT);
-    let column_count = names.len();
     let hashing = tokio::task::spawn_blocking(move || hash_rows(chunks, column_count));
-    let mut stream = connection.copy_out_raw(&statement).await?;
+    let mut stream = connection.copy_out_raw(statement).await?;
     // The server sends a message per row: pass them on in blocks, not a channel send each.
     let mut block = bytes::BytesMut::with_capacity(BLOCK_BYTES);
     while let Some(chunk) = stream.try_next().await? {
@@ -116,19 +146,9 @@ async fn checksum_table(
         let _ = sender.send(block.freeze());
     }
     drop(sender);
-    let (rows, whole, per_column) = hashing
+    hashing
         .await
-        .map_err(|e| crate::error::Error::Database(e.to_string()))?;
-    Ok(TableChecksum {
-        table: table.name.clone(),
-        rows,
-        digest: whole,
-        columns: names
-            .iter()
-            .map(|name| name.to_string())
-            .zip(per_column)
-            .collect(),
-    })
+        .map_err(|e| crate::error::Error::Database(e.to_string()))
 }
 
 /// Hashes COPY text rows: the whole stream, and each column's values apart. Returns the row
