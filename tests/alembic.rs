@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{failed_checks, fixture, step_statuses, Sandbox};
+use common::{failed_checks, fields, fixture, step_statuses, Sandbox};
 
 #[test]
 fn cycle_passes_on_the_alembic_pos_fixture_with_data() {
@@ -172,14 +172,11 @@ fn an_accepted_irreversible_revision_is_never_downgraded() {
 
     let run = sandbox.gate("stairway", "broken-alembic-irreversible", &accepted);
     assert_eq!(run.code, 0, "{}", run.output());
-    let names: Vec<String> = run.json()["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap().to_string())
-        .collect();
     // 0001 up, down, up; 0002 up only.
-    assert_eq!(names, ["upgrade", "downgrade", "upgrade", "upgrade"]);
+    assert_eq!(
+        fields(&run.json()["steps"], "name"),
+        ["upgrade", "downgrade", "upgrade", "upgrade"]
+    );
 
     let run = sandbox.gate("stairway", "broken-alembic-irreversible", &[]);
     assert_eq!(run.code, 1, "{}", run.output());
@@ -378,7 +375,6 @@ fn a_version_table_of_another_name_is_followed_and_left_out_of_the_schema() {
 
 #[test]
 fn an_interpreter_without_a_postgresql_driver_gets_exit_3_naming_it() {
-    use std::os::unix::fs::PermissionsExt;
     // The project's interpreter, with psycopg2 and psycopg shadowed by modules that fail.
     let shadow = tempfile::tempdir().unwrap();
     for driver in ["psycopg2", "psycopg"] {
@@ -386,47 +382,37 @@ fn an_interpreter_without_a_postgresql_driver_gets_exit_3_naming_it() {
         std::fs::create_dir(&package).unwrap();
         std::fs::write(package.join("__init__.py"), "raise ImportError('hidden')\n").unwrap();
     }
-    let python = shadow.path().join("python");
-    std::fs::write(
-        &python,
-        format!(
-            "#!/bin/sh\nPYTHONPATH={} exec {} \"$@\"\n",
-            shadow.path().display(),
-            common::alembic_python().display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let run = Sandbox::new().run(&[
-        "revisions",
-        "-m",
-        &fixture("pos-alembic"),
-        "--python",
-        &python.display().to_string(),
-    ]);
+    let run = revisions_with_python(&format!(
+        "#!/bin/sh\nPYTHONPATH={} exec {} \"$@\"\n",
+        shadow.path().display(),
+        common::alembic_python().display()
+    ));
     run.assert_one_sentence(3, "cannot import a PostgreSQL driver (psycopg2 or psycopg)");
 }
 
 #[test]
 fn an_interpreter_that_dies_at_start_up_is_exit_3_with_its_last_words() {
+    let run = revisions_with_python(
+        "#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n",
+    );
+    run.assert_one_sentence(
+        3,
+        "it exited without answering; its last words: Fatal Python error: init_fs_encoding",
+    );
+}
+
+/// `revisions` on the POS project with `--python` a shell script of the given text.
+fn revisions_with_python(script: &str) -> common::Run {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let python = dir.path().join("python");
-    std::fs::write(
-        &python,
-        "#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n",
-    )
-    .unwrap();
+    std::fs::write(&python, script).unwrap();
     std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let run = Sandbox::new().run(&[
+    Sandbox::new().run(&[
         "revisions",
         "-m",
         &fixture("pos-alembic"),
         "--python",
         &python.display().to_string(),
-    ]);
-    run.assert_one_sentence(
-        3,
-        "it exited without answering; its last words: Fatal Python error: init_fs_encoding",
-    );
+    ])
 }

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{fixture, Sandbox};
+use common::{fields, fixture, Sandbox};
 
 #[test]
 fn a_wrong_key_in_migverify_toml_is_named_with_its_file() {
@@ -154,12 +154,7 @@ fn an_ignored_table_is_neither_seeded_nor_checked() {
         ],
     );
     assert_eq!(run.code, 0, "{}", run.output());
-    let tables: Vec<String> = run.json()["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["table"].as_str().unwrap().to_string())
-        .collect();
+    let tables = fields(&run.json()["tables"], "table");
     assert!(
         !tables.contains(&"public.receipts".to_string()),
         "{tables:?}"

@@ -201,6 +201,16 @@ pub fn failed_checks(report: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// `field` of every item of the JSON array `items`, as strings.
+pub fn fields(items: &serde_json::Value, field: &str) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn step_statuses(report: &serde_json::Value) -> Vec<String> {
     report["steps"]
         .as_array()
