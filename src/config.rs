@@ -134,17 +134,8 @@ impl Config {
         data.rows = data.rows.or(self.rows);
         data.seed = data.seed.or(self.seed);
         fill(&mut data.ignore_tables, &self.ignore_tables);
-        // Per-key maps merge, the command line winning for a key both name.
-        for (table, rows) in &self.table_rows {
-            if !data.table_rows.iter().any(|(t, _)| t == table) {
-                data.table_rows.push((table.clone(), *rows));
-            }
-        }
-        for (column, values) in &self.values {
-            if !data.values.iter().any(|(c, _)| c == column) {
-                data.values.push((column.clone(), values.clone()));
-            }
-        }
+        merge(&mut data.table_rows, &self.table_rows);
+        merge(&mut data.values, &self.values);
     }
 
     fn apply_project(&self, project: &mut ProjectArgs, dir: &Path) {
@@ -156,10 +147,15 @@ impl Config {
             project.alembic_ini = alembic.ini.as_ref().map(|p| dir.join(p));
         }
         fill(&mut project.x, &alembic.x);
-        for (key, value) in &alembic.env {
-            if !project.env.iter().any(|(k, _)| k == key) {
-                project.env.push((key.clone(), value.clone()));
-            }
+        merge(&mut project.env, &alembic.env);
+    }
+}
+
+/// Per-key settings from the file, the command line winning for a key both name.
+fn merge<V: Clone>(given: &mut Vec<(String, V)>, configured: &BTreeMap<String, V>) {
+    for (key, value) in configured {
+        if !given.iter().any(|(k, _)| k == key) {
+            given.push((key.clone(), value.clone()));
         }
     }
 }
