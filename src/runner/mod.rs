@@ -88,15 +88,28 @@ pub async fn migrate(
     database: &PgConnectOptions,
     target: &Target,
 ) -> Result<(), StepError> {
-    let revisions = runner.revisions().clone();
-    let now = revisions.target_of(&runner.current(database).await?);
-    for step in revisions.path(&now, target) {
-        match step {
-            Move::Apply(revision) => runner.apply(database, revision).await?,
-            Move::Revert(revision) => runner.revert(database, revision).await?,
+    let heads = runner.current(database).await?;
+    let now = runner.revisions().target_of(&heads);
+    // Only the revisions moved are copied out of the graph, not the graph itself: the runner
+    // is borrowed mutably for each move.
+    let moves: Vec<(bool, Revision)> = runner
+        .revisions()
+        .path(&now, target)
+        .into_iter()
+        .map(|step| match step {
+            Move::Apply(revision) => (true, revision.clone()),
+            Move::Revert(revision) => (false, revision.clone()),
+        })
+        .collect();
+    for (apply, revision) in &moves {
+        if *apply {
+            runner.apply(database, revision).await?;
+        } else {
+            runner.revert(database, revision).await?;
         }
     }
-    match revisions.target_of(&runner.current(database).await?) {
+    let heads = runner.current(database).await?;
+    match runner.revisions().target_of(&heads) {
         reached if reached == *target => Ok(()),
         reached => Err(StepError::Failed {
             revision: target.to_string(),
