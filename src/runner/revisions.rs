@@ -152,11 +152,7 @@ impl Revisions {
 
     /// The state made of `heads` and their ancestors; unknown ids are ignored.
     pub fn target_of(&self, heads: &[String]) -> Target {
-        let heads: Vec<usize> = heads
-            .iter()
-            .filter_map(|h| self.positions.get(h).copied())
-            .collect();
-        self.state(&self.closure(&heads))
+        self.state(&self.closure_of(heads))
     }
 
     /// `target` without its heads: the state its newest revisions start from.
@@ -285,8 +281,12 @@ impl Revisions {
 
     /// Which revisions `target` has applied, by position.
     fn applied(&self, target: &Target) -> Vec<bool> {
-        let heads: Vec<usize> = target
-            .heads
+        self.closure_of(&target.heads)
+    }
+
+    /// The revisions named `heads` and all their ancestors; unknown ids are ignored.
+    fn closure_of(&self, heads: &[String]) -> Vec<bool> {
+        let heads: Vec<usize> = heads
             .iter()
             .filter_map(|h| self.positions.get(h).copied())
             .collect();

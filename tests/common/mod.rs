@@ -212,12 +212,7 @@ pub fn fields(items: &serde_json::Value, field: &str) -> Vec<String> {
 }
 
 pub fn step_statuses(report: &serde_json::Value) -> Vec<String> {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["status"].as_str().unwrap().to_string())
-        .collect()
+    fields(&report["steps"], "status")
 }
 
 /// Where `--keep` said the kept database is: (socket dir, port, database).
