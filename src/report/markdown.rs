@@ -8,7 +8,7 @@ use super::{Check, CheckStatus, Report, StepStatus, Verdict};
 
 /// The first line of every markdown report, so that a CI job can find its previous comment
 /// and update it instead of adding another.
-pub const MARKER: &str = "<!-- migverify-report -->";
+const MARKER: &str = "<!-- migverify-report -->";
 
 /// GitHub refuses comments over 65,536 characters; stay clear of it.
 const LIMIT: usize = 65_000;

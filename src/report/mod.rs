@@ -4,7 +4,7 @@
 mod markdown;
 mod text;
 
-pub use markdown::{render_markdown, MARKER};
+pub use markdown::render_markdown;
 pub use text::render_text;
 
 use serde::Serialize;

@@ -145,7 +145,7 @@ impl Revisions {
     }
 
     /// The state where the first `count` revisions of the order are applied.
-    pub fn prefix(&self, count: usize) -> Target {
+    fn prefix(&self, count: usize) -> Target {
         let applied: Vec<bool> = (0..self.ordered.len()).map(|i| i < count).collect();
         self.state(&applied)
     }
