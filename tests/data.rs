@@ -21,16 +21,20 @@ fn a_round_trip_that_loses_a_column_is_named() {
         &["--rows", "2000"],
     );
     assert_eq!(run.code, 1, "{}", run.output());
+    // The upgrade drops the column with its values; the down brings it back empty.
     assert_eq!(
         failed_checks(&run.json()),
-        ["up and down over 20240102 did not restore the content of public.customers.loyalty_note"]
+        [
+            "upgrade of 20240102 dropped public.customers.loyalty_note holding 1800 non-null values (allow it with --allow-change public.customers.loyalty_note)",
+            "up and down over 20240102 did not restore the content of public.customers.loyalty_note"
+        ]
     );
     let report = run.json();
     let rows = report["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|c| c["status"] == "fail")
+        .find(|c| c["name"] == "data_roundtrip")
         .unwrap()["details"]["rows"]
         .clone();
     let rows = rows.as_array().unwrap();
@@ -143,10 +147,9 @@ fn widening_a_numeric_keeps_its_values_but_narrowing_it_does_not() {
 }
 
 #[test]
-fn dropping_a_column_of_a_keyless_table_keeps_the_other_columns() {
+fn dropping_a_column_of_a_keyless_table_is_named_and_once_allowed_the_rest_compares_whole() {
     let project = tempfile::tempdir().unwrap();
     let write = |name: &str, sql: &str| std::fs::write(project.path().join(name), sql).unwrap();
-    // No key: rows are ordered by every column, the boolean first.
     write(
         "20240101_labels.up.sql",
         "CREATE TABLE labels (active boolean NOT NULL, label text NOT NULL, weight int);",
@@ -160,31 +163,227 @@ fn dropping_a_column_of_a_keyless_table_keeps_the_other_columns() {
         "20240102_drop.down.sql",
         "ALTER TABLE labels ADD COLUMN active boolean NOT NULL DEFAULT false;",
     );
-    let run = Sandbox::new().run(&[
-        "cycle",
-        "-m",
-        &project.path().display().to_string(),
-        "--rows",
-        "500",
-        "--no-full",
-        "--format",
-        "json",
-    ]);
-    let report = run.json();
-    let status = |name: &str| {
-        report["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == name)
-            .map(|c| (c["status"].to_string(), c["message"].to_string()))
-            .unwrap()
+    let project = project.path().display().to_string();
+    let sandbox = Sandbox::new();
+    let gate = |extra: &[&str]| {
+        let mut args = vec!["cycle", "-m", &project, "--rows", "500", "--no-full"];
+        args.extend_from_slice(&["--format", "json"]);
+        args.extend_from_slice(extra);
+        sandbox.run(&args)
     };
-    // label and weight survive the upgrade; only the down cannot bring `active` back.
-    assert_eq!(status("data_upgrade").0, "\"pass\"", "{}", run.output());
-    let (roundtrip, message) = status("data_roundtrip");
-    assert_eq!(roundtrip, "\"fail\"", "{}", run.output());
+    let run = gate(&[]);
+    assert_eq!(
+        check(&run.json(), "data_upgrade"),
+        ("fail".to_string(), "upgrade of 20240102 dropped public.labels.active holding 500 non-null values (allow it with --allow-change public.labels.active)".to_string()),
+        "{}",
+        run.output()
+    );
+    // Allowed, the rows are compared whole over label and weight: the state before is read
+    // again without `active`, so they match.
+    let run = gate(&["--allow-change", "public.labels.active"]);
+    assert_eq!(
+        check(&run.json(), "data_upgrade").0,
+        "pass",
+        "{}",
+        run.output()
+    );
+    let (roundtrip, message) = check(&run.json(), "data_roundtrip");
+    assert_eq!(roundtrip, "fail", "{}", run.output());
     assert!(message.contains("active"), "{message}");
+}
+
+/// The status and message of the check named `name`.
+fn check(report: &serde_json::Value, name: &str) -> (String, String) {
+    let found = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {report}"));
+    (
+        found["status"].as_str().unwrap().to_string(),
+        found["message"].as_str().unwrap().to_string(),
+    )
+}
+
+/// `cycle` over a `data-*` fixture at 1000 rows: the report.
+fn adversarial(fixture_name: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--rows", "1000", "--no-full"];
+    args.extend_from_slice(extra);
+    let run = Sandbox::new().gate("cycle", fixture_name, &args);
+    let report = run.json();
+    let expected = if failed_checks(&report).is_empty() {
+        0
+    } else {
+        1
+    };
+    assert_eq!(run.code, expected, "{}", run.output());
+    report
+}
+
+/// Asserts that the upgrade's data check failed with `message` and (when given) that its
+/// evidence shows a row as `before` and `after`.
+fn caught(report: &serde_json::Value, message: &str, row: Option<(&str, &str)>) {
+    assert_eq!(
+        check(report, "data_upgrade"),
+        ("fail".to_string(), message.to_string()),
+        "{report}"
+    );
+    let Some((before, after)) = row else { return };
+    let upgrade = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "data_upgrade")
+        .unwrap();
+    let rows = upgrade["details"]["rows"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r["before"].as_str().is_some_and(|b| b.contains(before))
+                && r["after"].as_str().is_some_and(|a| a.contains(after))),
+        "no row shows {before} → {after}: {rows:?}"
+    );
+}
+
+fn passes(report: &serde_json::Value) {
+    assert_eq!(failed_checks(report), Vec::<String>::new(), "{report}");
+    assert_eq!(check(report, "data_upgrade").0, "pass");
+    assert_eq!(check(report, "data_roundtrip").0, "pass");
+}
+
+#[test]
+fn a_keyless_table_whose_values_move_across_rows_is_caught() {
+    // Each column keeps its values; every row is another tuple.
+    let report = adversarial("data-keyless-shifted", &[]);
+    caught(
+        &report,
+        "upgrade of 20240102 changed 1000 of the 1000 rows of public.audit_log (compared as whole rows over actor, action, amount: no key matches them)",
+        None,
+    );
+    let upgrade = &report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "data_upgrade")
+        .unwrap()["details"]["rows"];
+    let rows = upgrade.as_array().unwrap();
+    assert_eq!(rows.len(), 10, "5 rows gone and 5 rows new: {rows:?}");
+    assert!(rows.iter().all(|r| r["key"] == "whole row"));
+    assert_eq!(rows.iter().filter(|r| r["after"].is_null()).count(), 5);
+    assert_eq!(check(&report, "data_roundtrip").0, "fail");
+}
+
+#[test]
+fn a_keyless_table_is_a_multiset_not_a_set() {
+    // A row copied and another removed: the same count and the same distinct rows.
+    let report = adversarial("data-keyless-duplicate", &[]);
+    caught(
+        &report,
+        "upgrade of 20240102 changed 1 of the 1000 rows of public.tallies (compared as whole rows over tag, n: no key matches them)",
+        None,
+    );
+    let rows = &report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "data_upgrade")
+        .unwrap()["details"]["rows"];
+    assert_eq!(rows[0]["before"], "{\"tag\":\"b\",\"n\":2}", "{rows}");
+    assert_eq!(rows[1]["after"], "{\"tag\":\"a\",\"n\":1}", "{rows}");
+}
+
+#[test]
+fn a_primary_key_moved_to_another_column_changes_no_data() {
+    passes(&adversarial("data-pk-moved", &[]));
+}
+
+#[test]
+fn a_primary_key_widened_to_a_composite_key_changes_no_data() {
+    passes(&adversarial("data-pk-composite", &[]));
+}
+
+#[test]
+fn a_dropped_column_that_held_values_is_named_with_how_to_allow_it() {
+    let report = adversarial("data-drop-column", &[]);
+    caught(
+        &report,
+        "upgrade of 20240102 dropped public.tills.label holding 1000 non-null values (allow it with --allow-change public.tills.label)",
+        None,
+    );
+    let report = adversarial(
+        "data-drop-column",
+        &["--allow-change", "public.tills.label"],
+    );
+    assert_eq!(check(&report, "data_upgrade").0, "pass", "{report}");
+}
+
+#[test]
+fn a_renamed_column_is_followed_and_emptying_it_is_caught() {
+    let report = adversarial("data-rename", &[]);
+    passes(&report);
+    assert!(
+        check(&report, "data_upgrade")
+            .1
+            .ends_with("(followed public.tills.label renamed to title)"),
+        "{report}"
+    );
+    let report = adversarial("data-rename-then-null", &[]);
+    caught(
+        &report,
+        "upgrade of 20240102 changed the content of public.tills.title (followed public.tills.label renamed to title)",
+        Some(("{\"label\":\"label-", "{\"title\":null}")),
+    );
+}
+
+#[test]
+fn two_rows_swapping_a_value_are_caught() {
+    caught(
+        &adversarial("data-keyed-swap", &[]),
+        "upgrade of 20240102 changed the content of public.accounts.owner",
+        Some(("{\"owner\":\"owner-", "{\"owner\":\"owner-")),
+    );
+}
+
+#[test]
+fn null_turned_into_the_empty_string_is_caught() {
+    caught(
+        &adversarial("data-null-to-empty", &[]),
+        "upgrade of 20240102 changed the content of public.notes.note",
+        Some(("{\"note\":null}", "{\"note\":\"\"}")),
+    );
+}
+
+#[test]
+fn a_timestamptz_shifted_by_an_hour_is_caught() {
+    caught(
+        &adversarial("data-timestamptz-shift", &[]),
+        "upgrade of 20240102 changed the content of public.events.happened_at",
+        None,
+    );
+}
+
+#[test]
+fn a_changed_jsonb_value_is_caught_and_reordered_keys_are_not_a_change() {
+    caught(
+        &adversarial("data-jsonb-changed", &[]),
+        "upgrade of 20240102 changed the content of public.documents.body",
+        Some(("{\"body\":", "\"migrated\": true")),
+    );
+    passes(&adversarial("data-jsonb-reordered", &[]));
+}
+
+#[test]
+fn text_rewritten_in_another_unicode_normalisation_is_caught() {
+    caught(
+        &adversarial("data-unicode-normalisation", &[]),
+        "upgrade of 20240102 changed the content of public.customers.name",
+        None,
+    );
+}
+
+#[test]
+fn widening_int_to_bigint_and_varchar_to_text_changes_no_data() {
+    passes(&adversarial("data-int-to-bigint", &[]));
 }
 
 #[test]

@@ -9,7 +9,10 @@ mod plan;
 mod row_diff;
 mod values;
 
-pub use checksum::{checksum_tables, TableChecksum};
+pub use checksum::{
+    checksum_table_like, checksum_tables, checksum_tables_following, ColumnDigest, RowIdentity,
+    TableChecksum,
+};
 pub use load::{load, seed};
 pub use numeric::encode_numeric;
 pub use plan::{plan, Plan, SeedOptions};

@@ -62,8 +62,15 @@ pub async fn cycle(
     session.record_schema_diff((from, &at_from), (to, &at_to));
     session.check_committed(snapshots, to, &at_to)?;
     if let (Some(before), Some(options)) = (&seeded, &config.seed) {
-        let after = session.checksums().await?;
-        let findings = data_checks::kept_by_upgrade(before, &after, &config.allowed_changes);
+        let excluded = data_checks::excluded_columns(&config.allowed_changes);
+        let compared = session
+            .checksums_following(before, &excluded, from, options)
+            .await?;
+        let comparison = data_checks::kept_by_upgrade(
+            &compared.before,
+            &compared.after,
+            &config.allowed_changes,
+        );
         let wording = (
             format!("upgrade of {span}"),
             format!(
@@ -71,9 +78,15 @@ pub async fn cycle(
             ),
         );
         session
-            .check_data("data_upgrade", wording, findings, from, options)
+            .check_data(
+                "data_upgrade",
+                wording,
+                comparison,
+                &compared,
+                (from, options),
+            )
             .await?;
-        session.report.tables = data_checks::figures(before, &after);
+        session.report.tables = data_checks::figures(before, &compared.after);
     }
 
     let irreversible = config.irreversible_between(&revisions, from, to);
@@ -92,14 +105,22 @@ pub async fn cycle(
         Wording::downgrade(&span, from),
     );
     if let (Some(before), Some(options)) = (&seeded, &config.seed) {
-        let after = session.checksums().await?;
-        let findings = data_checks::restored_by_downgrade(before, &after);
+        let compared = session
+            .checksums_following(before, &|_, _| false, from, options)
+            .await?;
+        let comparison = data_checks::restored_by_downgrade(&compared.before, &compared.after);
         let wording = (
             format!("up and down over {span}"),
             format!("up and down over {span} restored every row of every table"),
         );
         session
-            .check_data("data_roundtrip", wording, findings, from, options)
+            .check_data(
+                "data_roundtrip",
+                wording,
+                comparison,
+                &compared,
+                (from, options),
+            )
             .await?;
     }
 

@@ -15,7 +15,7 @@ use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
 use crate::runner::{self, Revisions, Runner, StepError, Target};
 use crate::schema::{self, Snapshot};
 
-use super::data_checks::{data_check, DataFinding};
+use super::data_checks::{data_check, DataComparison, DataFinding};
 use super::GateConfig;
 
 /// How long a cancelled step may take to give up before its session is terminated, and again
@@ -34,6 +34,12 @@ pub struct Session<'a> {
     /// Tables seeding and checksums leave out, besides the runner's records.
     ignore_tables: Vec<String>,
     pub report: Report,
+}
+
+/// Two states of every table: `after` read following `before`, and `before` as it compares.
+pub struct Compared {
+    pub before: Vec<TableChecksum>,
+    pub after: Vec<TableChecksum>,
 }
 
 /// How a schema check words its result: `unexpected`/`missing` contain `{}` for the objects.
@@ -160,10 +166,58 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
+    /// Every table's checksum, each read for itself.
     pub async fn checksums(&mut self) -> Result<Vec<TableChecksum>> {
         let skip = self.data_skip();
         let tables = schema::load_tables(&mut self.observer, &skip).await?;
         data::checksum_tables(&mut self.observer, &tables).await
+    }
+
+    /// Every table's checksum read following `before`, with `before` as it compares with it:
+    /// where a table's rows can no longer be matched the way `before` matched them (its key
+    /// did not survive, or whole rows lost a column), that table is read again as it was, from
+    /// the state at `from` rebuilt beside the scratch database.
+    pub async fn checksums_following(
+        &mut self,
+        before: &[TableChecksum],
+        excluded: &dyn Fn(&str, &str) -> bool,
+        from: &Target,
+        options: &SeedOptions,
+    ) -> Result<Compared> {
+        let skip = self.data_skip();
+        let tables = schema::load_tables(&mut self.observer, &skip).await?;
+        let after =
+            data::checksum_tables_following(&mut self.observer, &tables, before, excluded).await?;
+        let mut before = before.to_vec();
+        for earlier in &mut before {
+            let Some(later) = after.iter().find(|a| a.table == earlier.table) else {
+                continue;
+            };
+            if later.compares_with(earlier) {
+                continue;
+            }
+            tracing::info!(table = %earlier.table, "reading the table again as it was, to compare whole rows");
+            let rebuilt = self.rebuilt_before(from, options).await?;
+            let tables = schema::load_tables(rebuilt, &skip).await?;
+            let Some(table) = tables.iter().find(|t| t.name == earlier.table) else {
+                continue;
+            };
+            let again = data::checksum_tables(rebuilt, std::slice::from_ref(table)).await?;
+            if again[0].digest != earlier.digest {
+                tracing::warn!(table = %earlier.table, "the rebuilt state differs from the seeded one; its rows compare as rebuilt");
+            }
+            let mut again = data::checksum_table_like(rebuilt, table, later).await?;
+            // The columns left out of the rows compared still count as dropped or excluded.
+            let left_out: Vec<_> = earlier
+                .columns
+                .iter()
+                .filter(|c| again.following(&c.name).is_none())
+                .cloned()
+                .collect();
+            again.columns.extend(left_out);
+            *earlier = again;
+        }
+        Ok(Compared { before, after })
     }
 
     /// Records a data check: passed when nothing was found, else failed with the rows that
@@ -172,14 +226,17 @@ impl<'a> Session<'a> {
         &mut self,
         name: &str,
         wording: (String, String),
-        findings: Vec<DataFinding>,
-        from: &Target,
-        options: &SeedOptions,
+        comparison: DataComparison,
+        compared: &Compared,
+        (from, options): (&Target, &SeedOptions),
     ) -> Result<()> {
         let (subject, passed) = wording;
         // The rows are evidence for a finding already made: failing to fetch them must not
-        // turn the finding into an error (a renamed key column, say).
-        let rows = match self.differing_rows(&findings, from, options).await {
+        // turn the finding into an error.
+        let rows = match self
+            .differing_rows(&comparison.findings, compared, from, options)
+            .await
+        {
             Ok(rows) => rows,
             Err(error) => {
                 tracing::warn!(%error, "could not fetch the differing rows");
@@ -187,15 +244,34 @@ impl<'a> Session<'a> {
             }
         };
         self.report
-            .push_check(data_check(name, &subject, passed, &findings, rows));
+            .push_check(data_check(name, &subject, passed, &comparison, rows));
         Ok(())
     }
 
-    /// Up to 5 rows per finding that show it, from the state at `from` rebuilt beside the
-    /// scratch database (seeding is deterministic, so the rebuild holds the very rows seeded).
+    /// The state at `from`, seeded, in a database beside the scratch one: built the first
+    /// time it is needed (seeding is deterministic, so it holds the very rows seeded).
+    async fn rebuilt_before(
+        &mut self,
+        from: &Target,
+        options: &SeedOptions,
+    ) -> Result<&mut PgConnection> {
+        if self.before.is_none() {
+            let before = self.database.create_sibling("before").await?;
+            runner::migrate(&mut *self.runner, &before, from).await?;
+            let mut connection = database::connect(&before).await?;
+            let skip = self.data_skip();
+            data::seed(&mut connection, &before, &skip, options).await?;
+            self.before = Some(connection);
+        }
+        Ok(self.before.as_mut().expect("rebuilt above"))
+    }
+
+    /// Up to 5 rows per finding that show it, read from the state at `from` rebuilt beside the
+    /// scratch database and from the scratch database.
     async fn differing_rows(
         &mut self,
         findings: &[DataFinding],
+        compared: &Compared,
         from: &Target,
         options: &SeedOptions,
     ) -> Result<Vec<RowDifference>> {
@@ -208,25 +284,20 @@ impl<'a> Session<'a> {
         if wanted.is_empty() {
             return Ok(Vec::new());
         }
-        if self.before.is_none() {
-            let before = self.database.create_sibling("before").await?;
-            runner::migrate(&mut *self.runner, &before, from).await?;
-            let mut connection = database::connect(&before).await?;
-            let skip = self.data_skip();
-            data::seed(&mut connection, &before, &skip, options).await?;
-            self.before = Some(connection);
-        }
-        let skip = self.data_skip();
+        self.rebuilt_before(from, options).await?;
         let before = self.before.as_mut().expect("rebuilt above");
-        let tables = schema::load_tables(before, &skip).await?;
         let mut rows = Vec::new();
         for finding in wanted {
-            if let Some(table) = tables.iter().find(|t| t.name == finding.table) {
+            let pair = (
+                compared.before.iter().find(|t| t.table == finding.table),
+                compared.after.iter().find(|t| t.table == finding.table),
+            );
+            if let (Some(earlier), Some(later)) = pair {
                 rows.extend(
                     data::differing_rows(
                         before,
                         &mut self.observer,
-                        table,
+                        (earlier, later),
                         &finding.columns,
                         ROWS_PER_FINDING,
                     )

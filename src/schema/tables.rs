@@ -53,6 +53,8 @@ pub enum DataType {
 #[derive(Debug, Clone)]
 pub struct Column {
     pub name: String,
+    /// The column's number in its table: kept across a rename, never reused after a drop.
+    pub attnum: i16,
     /// The column's own type (a domain stays a domain here: binary COPY wants its oid).
     pub type_oid: u32,
     pub data_type: DataType,
@@ -87,6 +89,8 @@ pub struct CheckConstraint {
 pub struct Table {
     /// Qualified and quoted as SQL wants it: `public.orders`, `app."Order"`.
     pub name: String,
+    /// The table's oid: the same table across a step unless it was dropped and created again.
+    pub oid: u32,
     pub columns: Vec<Column>,
     pub primary_key: Option<UniqueKey>,
     pub uniques: Vec<UniqueKey>,
@@ -102,6 +106,16 @@ impl Table {
     /// Every key whose values must be distinct: the primary key and the unique constraints.
     pub fn keys(&self) -> impl Iterator<Item = &UniqueKey> {
         self.primary_key.iter().chain(&self.uniques)
+    }
+
+    /// The key that tells its rows apart: the primary key, else the first unique key whose
+    /// columns are all NOT NULL (a unique key over nullable columns lets NULLs repeat).
+    pub fn row_key(&self) -> Option<&UniqueKey> {
+        self.keys().find(|key| {
+            key.columns
+                .iter()
+                .all(|name| self.column(name).is_some_and(|c| c.not_null))
+        })
     }
 }
 
@@ -119,7 +133,9 @@ pub async fn load_tables(
 
     type ColumnRow = (
         String,
+        i64,
         String,
+        i16,
         i64,
         i32,
         bool,
@@ -128,7 +144,7 @@ pub async fn load_tables(
         Option<String>,
     );
     let column_rows: Vec<ColumnRow> = sqlx::query_as(&format!(
-        "SELECT c.oid::regclass::text, a.attname::text, a.atttypid::int8, a.atttypmod, a.attnotnull, \
+        "SELECT c.oid::regclass::text, c.oid::int8, a.attname::text, a.attnum, a.atttypid::int8, a.atttypmod, a.attnotnull, \
            a.attidentity::text, a.attgenerated::text, pg_get_serial_sequence(c.oid::regclass::text, a.attname) \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind = 'r' AND {} \
@@ -140,10 +156,13 @@ pub async fn load_tables(
     .await?;
 
     let mut tables: Vec<Table> = Vec::new();
-    for (table, name, type_oid, typmod, not_null, identity, generated, sequence) in column_rows {
+    for (table, oid, name, attnum, type_oid, typmod, not_null, identity, generated, sequence) in
+        column_rows
+    {
         if tables.last().map(|t| &t.name) != Some(&table) {
             tables.push(Table {
                 name: table.clone(),
+                oid: oid as u32,
                 columns: Vec::new(),
                 primary_key: None,
                 uniques: Vec::new(),
@@ -155,6 +174,7 @@ pub async fn load_tables(
         let columns = &mut tables.last_mut().expect("pushed above").columns;
         columns.push(Column {
             name,
+            attnum,
             type_oid,
             data_type: types.resolve(type_oid, typmod),
             not_null,

@@ -1,0 +1,1 @@
+CREATE TABLE audit_log (actor text NOT NULL, action text NOT NULL, amount integer NOT NULL);

@@ -1,0 +1,1 @@
+UPDATE notes SET note = NULL WHERE note = '';

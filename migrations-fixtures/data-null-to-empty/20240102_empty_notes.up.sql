@@ -1,0 +1,1 @@
+UPDATE notes SET note = '' WHERE note IS NULL;

@@ -1,0 +1,2 @@
+ALTER TABLE lines DROP CONSTRAINT lines_pkey;
+ALTER TABLE lines ADD CONSTRAINT lines_pkey PRIMARY KEY (id);

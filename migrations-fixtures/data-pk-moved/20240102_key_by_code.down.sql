@@ -1,0 +1,4 @@
+ALTER TABLE tills DROP CONSTRAINT tills_id_key;
+ALTER TABLE tills DROP CONSTRAINT tills_pkey;
+ALTER TABLE tills ADD CONSTRAINT tills_pkey PRIMARY KEY (id);
+ALTER TABLE tills ADD CONSTRAINT tills_code_key UNIQUE (code);

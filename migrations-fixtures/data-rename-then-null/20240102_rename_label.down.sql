@@ -1,0 +1,1 @@
+ALTER TABLE tills RENAME COLUMN title TO label;

@@ -1,0 +1,2 @@
+ALTER TABLE tills RENAME COLUMN label TO title;
+UPDATE tills SET title = NULL;
