@@ -105,6 +105,20 @@ impl ScratchDatabase {
         Ok(self.options.clone().database(&sibling))
     }
 
+    /// Drops the scratch database and creates it again, empty, under the same name: a fresh
+    /// start for a run that must reach a state another way. Its sessions are ended first.
+    pub async fn recreate(&mut self) -> Result<()> {
+        let mut admin = connect(&self.admin).await?;
+        let name = quote_ident(&self.name);
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await?;
+        Ok(())
+    }
+
     /// Keeps the database (and its cluster) when this value is dropped, and says how to reach it.
     pub fn keep(&mut self) {
         self.keep = true;

@@ -105,6 +105,29 @@ impl<'a> Session<'a> {
     pub async fn step(&mut self, from: &Target, to: &Target) -> Result<bool> {
         let upward = self.runner.revisions().includes(to, from);
         let name = if upward { "upgrade" } else { "downgrade" };
+        self.timed_step(name, from, to).await
+    }
+
+    /// Starts the scratch database again, empty, and takes it to `to` the way a fresh deploy
+    /// does (one command where the tool has one): the way on when stepping cannot get there.
+    /// Recorded as a `rebuild` step; returns whether it completed.
+    pub async fn rebuild(&mut self, to: &Target) -> Result<bool> {
+        tracing::info!(%to, "rebuilding the scratch database");
+        self.database.recreate().await?;
+        self.observer = self.database.connect().await?;
+        self.timed_step("rebuild", &Target::base(), to).await
+    }
+
+    /// Whether the database records `target` as its state.
+    pub async fn is_at(&mut self, target: &Target) -> Result<bool> {
+        let options = self.database.connect_options().clone();
+        Ok(match self.runner.current(&options).await {
+            Ok(heads) => self.runner.revisions().target_of(&heads) == *target,
+            Err(_) => false,
+        })
+    }
+
+    async fn timed_step(&mut self, name: &str, from: &Target, to: &Target) -> Result<bool> {
         let options = self.database.connect_options().clone();
         let span = self.span(from, to);
         let started = Instant::now();
@@ -112,7 +135,13 @@ impl<'a> Session<'a> {
         let progress = progress::spinner(format!("{name} {from} → {to}"));
 
         let runner = &mut *self.runner;
-        let work = runner::migrate(runner, &options, to);
+        let deploy = name == "rebuild";
+        let work = async move {
+            match deploy {
+                true => runner::deploy(runner, &options, to).await,
+                false => runner::migrate(runner, &options, to).await,
+            }
+        };
         tokio::pin!(work);
         let outcome = tokio::select! {
             outcome = &mut work => Some(outcome),

@@ -143,6 +143,9 @@ fn summary(report: &Report) -> String {
         failed_checks,
         plural(report.checks.len() as u64, "check")
     ));
+    if let Some(coverage) = &report.coverage {
+        facts.push(coverage.describe());
+    }
     let _ = writeln!(out, "{}", facts.join(" · "));
     // A failed check names the cause; a failed step after it is often only its consequence.
     let first = report

@@ -59,6 +59,44 @@ pub struct TableFigures {
     pub checksum_after: String,
 }
 
+/// What a walk over many revisions covered: which it tested, which failed, and which it could
+/// not test, with why.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Coverage {
+    pub tested: Vec<String>,
+    pub failed: Vec<String>,
+    pub skipped: Vec<Skipped>,
+}
+
+impl Coverage {
+    /// "10 revisions tested, 4 failed (v0.9.0.a, …), 1 skipped (v3: why)".
+    pub fn describe(&self) -> String {
+        let mut line = format!("{} tested", plural(self.tested.len(), "revision"));
+        line += &format!(", {} failed", self.failed.len());
+        if !self.failed.is_empty() {
+            line += &format!(" ({})", self.failed.join(", "));
+        }
+        line += &format!(", {} skipped", self.skipped.len());
+        if let Some(first) = self.skipped.first() {
+            line += &format!(" (from {}: {})", first.revision, first.why);
+        }
+        line
+    }
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    match count {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub revision: String,
+    pub why: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub migverify: &'static str,
@@ -76,6 +114,9 @@ pub struct Report {
     pub tables: Vec<TableFigures>,
     /// Unified diff of the schema from `from` to `to`, as far as the run got.
     pub schema_diff: String,
+    /// For `stairway`: the revisions tested, failed and skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<Coverage>,
 }
 
 impl Report {
@@ -94,6 +135,7 @@ impl Report {
             checks: Vec::new(),
             tables: Vec::new(),
             schema_diff: String::new(),
+            coverage: None,
         }
     }
 
@@ -123,6 +165,11 @@ impl Report {
             self.verdict = Verdict::Fail;
         }
         self.checks.push(check);
+    }
+
+    /// How many steps and checks have failed so far: to tell whether something failed since.
+    pub fn failures(&self) -> usize {
+        self.failed_steps().count() + self.failed_checks().count()
     }
 
     pub fn to_json(&self) -> String {

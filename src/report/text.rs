@@ -96,6 +96,9 @@ pub fn render_text(report: &Report, color: bool) -> String {
         );
     }
 
+    if let Some(coverage) = &report.coverage {
+        let _ = writeln!(out, "\nrevisions: {}", coverage.describe());
+    }
     let failed_steps = report.failed_steps().count();
     let failed_checks = report.failed_checks().count();
     let verdict = match report.verdict {

@@ -157,6 +157,12 @@ def handle(request):
     if op in ("apply", "revert"):
         step(config(request["url"], request.get("x", ())), request["revision"], op == "apply")
         return {}
+    if op == "upgrade":
+        # A fresh deploy: `alembic upgrade <head>` for each head of the state, one command each.
+        cfg = config(request["url"], request.get("x", ()))
+        for head in request["heads"]:
+            command.upgrade(cfg, head)
+        return {}
     raise ValueError(f"unknown request {op!r}")
 
 

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
-use super::{Kind, Revision, Revisions, Runner, RunnerOptions, StepError};
+use super::{Kind, Revision, Revisions, Runner, RunnerOptions, StepError, Target};
 use crate::error::{Error, Result};
 
 const HELPER: &str = include_str!("alembic_helper.py");
@@ -254,22 +254,13 @@ impl AlembicRunner {
                 ),
             });
         }
-        let message = reply["error"].as_str().unwrap_or("failed").to_string();
-        let traceback = reply["traceback"].as_str().unwrap_or("").trim().to_string();
         if reply["irreversible"] == true && op == "revert" {
             return Err(StepError::Irreversible {
                 revision: revision.to_string(),
-                message,
+                message: reply["error"].as_str().unwrap_or("failed").to_string(),
             });
         }
-        Err(StepError::Failed {
-            revision: revision.to_string(),
-            message: if traceback.is_empty() {
-                message
-            } else {
-                format!("{message}\n{traceback}")
-            },
-        })
+        Err(failure(revision, &reply))
     }
 }
 
@@ -325,6 +316,36 @@ impl Runner for AlembicRunner {
         revision: &Revision,
     ) -> std::result::Result<(), StepError> {
         self.step(database, "revert", &revision.id).await
+    }
+
+    async fn upgrade_at_once(
+        &mut self,
+        database: &PgConnectOptions,
+        target: &Target,
+    ) -> std::result::Result<bool, StepError> {
+        self.verify_env_py(database).await?;
+        let reply = self
+            .helper
+            .call(json!({ "op": "upgrade", "url": self.url(database), "heads": target.heads(), "x": self.x }))
+            .await?;
+        match reply["ok"] == true {
+            true => Ok(true),
+            false => Err(failure(&target.to_string(), &reply)),
+        }
+    }
+}
+
+/// A failed request, naming what failed, with the end of its traceback.
+fn failure(what: &str, reply: &Value) -> StepError {
+    let message = reply["error"].as_str().unwrap_or("failed").to_string();
+    let traceback = reply["traceback"].as_str().unwrap_or("").trim().to_string();
+    StepError::Failed {
+        revision: what.to_string(),
+        message: if traceback.is_empty() {
+            message
+        } else {
+            format!("{message}\n{traceback}")
+        },
     }
 }
 

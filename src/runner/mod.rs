@@ -79,6 +79,17 @@ pub trait Runner: Send {
         database: &PgConnectOptions,
         revision: &Revision,
     ) -> Result<(), StepError>;
+
+    /// Takes an empty database to `target` in one command, as a fresh deploy with the tool
+    /// does (alembic's `upgrade`). Returns false for a tool whose deploy applies one revision
+    /// at a time, which `migrate` already does.
+    async fn upgrade_at_once(
+        &mut self,
+        _database: &PgConnectOptions,
+        _target: &Target,
+    ) -> Result<bool, StepError> {
+        Ok(false)
+    }
 }
 
 /// Moves the database to `target` one revision at a time, up, down or across branches, and
@@ -108,6 +119,29 @@ pub async fn migrate(
             runner.revert(database, revision).await?;
         }
     }
+    ended_at(runner, database, target).await
+}
+
+/// Takes an empty database to `target` the way a fresh deploy does: in one command where the
+/// tool has one, else one revision at a time. A history whose revisions fail one at a time
+/// (alembic remembers within one command which enum types it created) may still deploy.
+pub async fn deploy(
+    runner: &mut dyn Runner,
+    database: &PgConnectOptions,
+    target: &Target,
+) -> Result<(), StepError> {
+    if !runner.upgrade_at_once(database, target).await? {
+        return migrate(runner, database, target).await;
+    }
+    ended_at(runner, database, target).await
+}
+
+/// Whether the database records `target`, whatever the runner believes.
+async fn ended_at(
+    runner: &mut dyn Runner,
+    database: &PgConnectOptions,
+    target: &Target,
+) -> Result<(), StepError> {
     let heads = runner.current(database).await?;
     match runner.revisions().target_of(&heads) {
         reached if reached == *target => Ok(()),
