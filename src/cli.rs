@@ -223,6 +223,14 @@ pub struct GateArgs {
     /// A revision whose downgrade is known not to exist; the gate does not go below it (repeatable).
     #[arg(long, value_name = "REV")]
     pub irreversible_ok: Vec<String>,
+    /// Text in a downgrade's error that declares its revision irreversible on purpose, e.g.
+    /// "RuntimeError: Cannot downgrade" (repeatable).
+    #[arg(long = "irreversible", value_name = "PATTERN")]
+    pub irreversible_patterns: Vec<String>,
+    /// Fail when a revision below the range under test fails on its own (default: a warning,
+    /// and the range is reached the way a fresh deploy does).
+    #[arg(long)]
+    pub strict_history: bool,
     /// Also downgrade to base and rebuild from base (cycle; the default up to 100000 --rows).
     #[arg(long, conflicts_with = "no_full")]
     pub full: bool,

@@ -216,6 +216,8 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
         allowed_changes: AllowedChanges::new(args.allow_change.clone()),
         irreversible_ok: irreversible_ok(runner.revisions(), &args.irreversible_ok)?,
         ignore_tables: args.data.ignore_tables.clone(),
+        irreversible_patterns: args.irreversible_patterns.clone(),
+        strict_history: args.strict_history,
     };
     let mut database = scratch_database(&args.database).await?;
     let report = match which {

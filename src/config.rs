@@ -29,6 +29,11 @@ pub struct Config {
     allow_change: Vec<String>,
     #[serde(default)]
     irreversible_ok: Vec<String>,
+    /// Downgrade errors that declare a revision irreversible.
+    #[serde(default)]
+    irreversible: Vec<String>,
+    #[serde(default)]
+    strict_history: bool,
     /// Tables neither seeded nor checked.
     #[serde(default)]
     ignore_tables: Vec<String>,
@@ -122,6 +127,8 @@ impl Config {
         }
         fill(&mut gate.allow_change, &self.allow_change);
         fill(&mut gate.irreversible_ok, &self.irreversible_ok);
+        fill(&mut gate.irreversible_patterns, &self.irreversible);
+        gate.strict_history |= self.strict_history;
         // An explicit --from chooses the range itself; the file's base ref must not override it.
         if gate.base_ref.is_none() && gate.from.is_none() {
             gate.base_ref.clone_from(&self.base_ref);

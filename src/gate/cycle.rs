@@ -6,7 +6,7 @@ use crate::report::Report;
 use crate::runner::{Runner, Target};
 
 use super::data_checks;
-use super::session::{Session, Wording};
+use super::session::{Session, Stepped, Wording};
 use super::GateConfig;
 
 pub async fn cycle(
@@ -34,8 +34,18 @@ pub async fn cycle(
     let mut at_from = at_base.clone();
     let mut below = Target::base();
     for revision in climb {
-        if !session.step(&below, &revision).await? {
-            return Ok(session.finish());
+        // Below the range: a revision that fails on its own there is the history's, and the
+        // range is still reached the way a fresh deploy would reach it.
+        match session.try_step(&below, &revision).await? {
+            Stepped::Done => {}
+            Stepped::Failed(Some(failing)) => {
+                let then = format!("the gate reaches {revision} the way a fresh deploy does");
+                session.note_history_failure(&failing, config.strict_history, &then);
+                if !session.rebuild(&revision).await? {
+                    return Ok(session.finish());
+                }
+            }
+            _ => return Ok(session.finish()),
         }
         at_from = session.snapshot().await?;
         if revision != *from {
@@ -139,23 +149,51 @@ pub async fn cycle(
     if config.full && !irreversible.is_empty() {
         session.note_irreversible(&irreversible, &format!("base..{to}"));
     } else if config.full {
-        if !session.step(to, &Target::base()).await? {
-            return Ok(session.finish());
+        let in_range: Vec<String> = revisions.between(from, to).iter().map(|r| r.id.clone()).collect();
+        let outside = |stepped: &Stepped| match stepped {
+            Stepped::Failed(Some(revision)) => !in_range.contains(revision),
+            _ => false,
+        };
+        let down = session.try_step(to, &Target::base()).await?;
+        match &down {
+            Stepped::Done => {
+                let after_base = session.snapshot().await?;
+                session.check_schema(
+                    "leaves_no_trace",
+                    &at_base,
+                    &after_base,
+                    Wording {
+                        subject: "downgrade to base".to_string(),
+                        passed: "downgrade to base left an empty schema".to_string(),
+                        unexpected: "left {} behind",
+                        missing: "removed {}, which existed before the first migration",
+                    },
+                );
+            }
+            Stepped::Failed(Some(failing)) if outside(&down) => {
+                let then = "the gate starts again from an empty database to rebuild from base";
+                session.note_history_failure(failing, config.strict_history, then);
+                if !session.rebuild(&Target::base()).await? {
+                    return Ok(session.finish());
+                }
+            }
+            Stepped::DeclaredIrreversible(declared) if !in_range.contains(declared) => {
+                session.tolerate_declared_irreversible(declared);
+                return Ok(session.finish());
+            }
+            _ => return Ok(session.finish()),
         }
-        let after_base = session.snapshot().await?;
-        session.check_schema(
-            "leaves_no_trace",
-            &at_base,
-            &after_base,
-            Wording {
-                subject: "downgrade to base".to_string(),
-                passed: "downgrade to base left an empty schema".to_string(),
-                unexpected: "left {} behind",
-                missing: "removed {}, which existed before the first migration",
-            },
-        );
-        if !session.step(&Target::base(), to).await? {
-            return Ok(session.finish());
+        let up = session.try_step(&Target::base(), to).await?;
+        match &up {
+            Stepped::Done => {}
+            Stepped::Failed(Some(failing)) if outside(&up) => {
+                let then = format!("the gate rebuilds {to} the way a fresh deploy does");
+                session.note_history_failure(failing, config.strict_history, &then);
+                if !session.rebuild(to).await? {
+                    return Ok(session.finish());
+                }
+            }
+            _ => return Ok(session.finish()),
         }
         let rebuilt = session.snapshot().await?;
         session.check_schema(

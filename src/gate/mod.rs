@@ -36,6 +36,12 @@ pub struct GateConfig {
     pub irreversible_ok: Vec<String>,
     /// Tables neither seeded nor checked (bare or schema-qualified names).
     pub ignore_tables: Vec<String>,
+    /// Text in a downgrade's error that declares its revision irreversible on purpose, such as
+    /// `RuntimeError: Cannot downgrade`.
+    pub irreversible_patterns: Vec<String>,
+    /// A revision below the range under test that fails on its own fails the run, rather
+    /// than being a warning on the way to the range.
+    pub strict_history: bool,
 }
 
 impl GateConfig {

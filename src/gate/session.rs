@@ -33,7 +33,37 @@ pub struct Session<'a> {
     compare_column_order: bool,
     /// Tables seeding and checksums leave out, besides the runner's records.
     ignore_tables: Vec<String>,
+    /// Downgrade failures that declare a revision irreversible.
+    irreversible_patterns: Vec<String>,
     pub report: Report,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stepped {
+    Done,
+    /// Failed, at this revision where the error names one.
+    Failed(Option<String>),
+    /// A downgrade the project declares irreversible (a pattern, a down with no statement).
+    DeclaredIrreversible(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum How {
+    Upgrade,
+    Downgrade,
+    /// From an empty database, the way a fresh deploy does.
+    Rebuild,
+}
+
+impl How {
+    fn name(self) -> &'static str {
+        match self {
+            How::Upgrade => "upgrade",
+            How::Downgrade => "downgrade",
+            How::Rebuild => "rebuild",
+        }
+    }
 }
 
 /// Two states of every table: `after` read following `before`, and `before` as it compares.
@@ -88,6 +118,7 @@ impl<'a> Session<'a> {
             budget: config.budget,
             compare_column_order: config.compare_column_order,
             ignore_tables: config.ignore_tables.clone(),
+            irreversible_patterns: config.irreversible_patterns.clone(),
             report,
         })
     }
@@ -103,9 +134,14 @@ impl<'a> Session<'a> {
     /// Moves the database from `from` to `to`, timed and under the budget, and records the
     /// step. Returns whether it completed.
     pub async fn step(&mut self, from: &Target, to: &Target) -> Result<bool> {
+        Ok(self.try_step(from, to).await? == Stepped::Done)
+    }
+
+    /// `step`, saying how it ended.
+    pub async fn try_step(&mut self, from: &Target, to: &Target) -> Result<Stepped> {
         let upward = self.runner.revisions().includes(to, from);
-        let name = if upward { "upgrade" } else { "downgrade" };
-        self.timed_step(name, from, to).await
+        let how = if upward { How::Upgrade } else { How::Downgrade };
+        self.timed_step(how, from, to).await
     }
 
     /// Starts the scratch database again, empty, and takes it to `to` the way a fresh deploy
@@ -115,7 +151,7 @@ impl<'a> Session<'a> {
         tracing::info!(%to, "rebuilding the scratch database");
         self.database.recreate().await?;
         self.observer = self.database.connect().await?;
-        self.timed_step("rebuild", &Target::base(), to).await
+        Ok(self.timed_step(How::Rebuild, &Target::base(), to).await? == Stepped::Done)
     }
 
     /// Whether the database records `target` as its state.
@@ -127,7 +163,48 @@ impl<'a> Session<'a> {
         })
     }
 
-    async fn timed_step(&mut self, name: &str, from: &Target, to: &Target) -> Result<bool> {
+    /// After the last step failed at `revision`, outside the range under test: says so, as a
+    /// warning (the step is tolerated) or, when `strict`, a failure; `then` says how the gate
+    /// goes on.
+    pub fn note_history_failure(&mut self, revision: &str, strict: bool, then: &str) {
+        let error = self
+            .report
+            .steps
+            .last()
+            .and_then(|step| step.error.clone())
+            .unwrap_or_default();
+        if !strict {
+            self.report.tolerate_last_step();
+        }
+        let message = format!(
+            "{revision}, outside the range under test, fails when stepped through one revision at a time ({}); {then}{}",
+            error.lines().next().unwrap_or(""),
+            if strict { "" } else { " (--strict-history makes this a failure)" }
+        );
+        tracing::warn!("{message}");
+        self.report.push_check(Check {
+            name: "history".to_string(),
+            status: if strict { CheckStatus::Fail } else { CheckStatus::Warn },
+            message,
+            details: json!({ "revision": revision, "error": error }),
+        });
+    }
+
+    /// Records that a downgrade was declared irreversible and tolerated: its round trip is
+    /// not tested.
+    pub fn tolerate_declared_irreversible(&mut self, revision: &str) {
+        let error = self.report.steps.last().and_then(|s| s.error.clone());
+        self.report.tolerate_last_step();
+        self.report.push_check(Check {
+            name: "irreversible".to_string(),
+            status: CheckStatus::Pass,
+            message: format!("{revision} is declared irreversible, so its round trip is not tested"),
+            details: json!({ "revision": revision, "error": error }),
+        });
+    }
+
+    async fn timed_step(&mut self, how: How, from: &Target, to: &Target) -> Result<Stepped> {
+        let name = how.name();
         let options = self.database.connect_options().clone();
         let span = self.span(from, to);
         let started = Instant::now();
@@ -135,11 +212,10 @@ impl<'a> Session<'a> {
         let progress = progress::spinner(format!("{name} {from} → {to}"));
 
         let runner = &mut *self.runner;
-        let deploy = name == "rebuild";
         let work = async move {
-            match deploy {
-                true => runner::deploy(runner, &options, to).await,
-                false => runner::migrate(runner, &options, to).await,
+            match how {
+                How::Rebuild => runner::deploy(runner, &options, to).await,
+                How::Upgrade | How::Downgrade => runner::migrate(runner, &options, to).await,
             }
         };
         tokio::pin!(work);
@@ -147,11 +223,25 @@ impl<'a> Session<'a> {
             outcome = &mut work => Some(outcome),
             _ = tokio::time::sleep(self.budget) => None,
         };
-        let (status, error) = match outcome {
+        let (status, error, stepped) = match outcome {
             // Not a finding about the migrations: the run cannot go on anywhere safe.
             Some(Err(error @ StepError::ElsewhereMigrated { .. })) => return Err(error.into()),
-            Some(Ok(())) => (StepStatus::Ok, None),
-            Some(Err(error)) => (StepStatus::Error, Some(error.to_string())),
+            Some(Ok(())) => (StepStatus::Ok, None, Stepped::Done),
+            Some(Err(error)) => {
+                let error = declared_irreversible(&self.irreversible_patterns, how, error);
+                let stepped = match &error {
+                    StepError::Irreversible {
+                        revision,
+                        declared: true,
+                        ..
+                    } => Stepped::DeclaredIrreversible(revision.clone()),
+                    StepError::Failed { revision, .. }
+                    | StepError::NoDown { revision }
+                    | StepError::Irreversible { revision, .. } => Stepped::Failed(Some(revision.clone())),
+                    _ => Stepped::Failed(None),
+                };
+                (StepStatus::Error, Some(error.to_string()), stepped)
+            }
             None => {
                 // Cancel every statement on the scratch database: per statement timeouts
                 // would let a migration of many statements run on.
@@ -167,11 +257,10 @@ impl<'a> Session<'a> {
                     "{span} ran past the budget of {}s and was cancelled",
                     self.budget.as_secs_f64()
                 );
-                (StepStatus::OverBudget, Some(message))
+                (StepStatus::OverBudget, Some(message), Stepped::Failed(None))
             }
         };
         progress.finish_and_clear();
-        let completed = status == StepStatus::Ok;
         self.report.push_step(Step {
             name: name.to_string(),
             from: from.to_string(),
@@ -180,7 +269,7 @@ impl<'a> Session<'a> {
             status,
             error,
         });
-        Ok(completed)
+        Ok(stepped)
     }
 
     pub async fn seed(&mut self, options: &SeedOptions) -> Result<()> {
@@ -520,3 +609,26 @@ impl Session<'_> {
         }
     }
 }
+
+/// A failed downgrade whose error matches an `irreversible` pattern is a declared
+/// irreversible revision, whatever the runner made of it.
+fn declared_irreversible(patterns: &[String], how: How, error: StepError) -> StepError {
+    let StepError::Failed { revision, message } = &error else {
+        return error;
+    };
+    let matched = patterns
+        .iter()
+        .find(|pattern| message.contains(pattern.as_str()));
+    match (how, matched) {
+        (How::Downgrade, Some(pattern)) => StepError::Irreversible {
+            revision: revision.clone(),
+            message: format!(
+                "its downgrade fails with {}, which matches the irreversible pattern {pattern:?}",
+                message.lines().next().unwrap_or("")
+            ),
+            declared: true,
+        },
+        _ => error,
+    }
+}
+

@@ -9,7 +9,7 @@ use crate::report::{Coverage, Report, Skipped};
 use crate::runner::{Runner, Target};
 use crate::schema::Snapshot;
 
-use super::session::{Session, Wording};
+use super::session::{Session, Stepped, Wording};
 use super::GateConfig;
 
 pub async fn stairway(
@@ -81,8 +81,13 @@ async fn walk_one(
         session.note_irreversible(&irreversible, &span);
         return Ok(Some(at_revision));
     }
-    if !session.step(revision, parent).await? {
-        return back_at(session, revision, at_revision).await;
+    match session.try_step(revision, parent).await? {
+        Stepped::Done => {}
+        Stepped::DeclaredIrreversible(declared) => {
+            session.tolerate_declared_irreversible(&declared);
+            return back_at(session, revision, at_revision).await;
+        }
+        Stepped::Failed(_) => return back_at(session, revision, at_revision).await,
     }
     let after_down = session.snapshot().await?;
     session.check_schema(

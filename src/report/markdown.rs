@@ -38,6 +38,7 @@ pub fn render_markdown(report: &Report) -> String {
             StepStatus::Ok => "✅ ok".to_string(),
             StepStatus::OverBudget => "❌ over budget".to_string(),
             StepStatus::Error => format!("❌ {}", first_line(step.error.as_deref().unwrap_or(""))),
+            StepStatus::Warning => format!("⚠️ {}", first_line(step.error.as_deref().unwrap_or(""))),
         };
         format!(
             "| {} | {} | {} | {:.3} | {} | {} |",
@@ -63,6 +64,7 @@ pub fn render_markdown(report: &Report) -> String {
             let status = match check.status {
                 CheckStatus::Pass => "✅ pass",
                 CheckStatus::Fail => "❌ fail",
+                CheckStatus::Warn => "⚠️ warn",
             };
             format!(
                 "| {status} | {} | {} |",

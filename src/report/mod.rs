@@ -22,6 +22,15 @@ pub enum StepStatus {
     Ok,
     OverBudget,
     Error,
+    /// Failed, but the gate's policy tolerates it and went on another way (a revision outside
+    /// the range under test that fails on its own; a downgrade declared irreversible).
+    Warning,
+}
+
+impl StepStatus {
+    pub fn failed(self) -> bool {
+        matches!(self, StepStatus::OverBudget | StepStatus::Error)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,6 +38,8 @@ pub enum StepStatus {
 pub enum CheckStatus {
     Pass,
     Fail,
+    /// Worth a reader's attention, not a reason to fail.
+    Warn,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -140,7 +151,7 @@ impl Report {
     }
 
     pub fn failed_steps(&self) -> impl Iterator<Item = &Step> {
-        self.steps.iter().filter(|s| s.status != StepStatus::Ok)
+        self.steps.iter().filter(|s| s.status.failed())
     }
 
     pub fn failed_checks(&self) -> impl Iterator<Item = &Check> {
@@ -153,8 +164,19 @@ impl Report {
             .max_by(|a, b| a.seconds.total_cmp(&b.seconds))
     }
 
+    /// Marks the last step as tolerated (a warning, not a failure) and judges again.
+    pub fn tolerate_last_step(&mut self) {
+        if let Some(step) = self.steps.last_mut() {
+            step.status = StepStatus::Warning;
+        }
+        self.verdict = match self.failures() {
+            0 => Verdict::Pass,
+            _ => Verdict::Fail,
+        };
+    }
+
     pub fn push_step(&mut self, step: Step) {
-        if step.status != StepStatus::Ok {
+        if step.status.failed() {
             self.verdict = Verdict::Fail;
         }
         self.steps.push(step);

@@ -34,6 +34,7 @@ pub fn render_text(report: &Report, color: bool) -> String {
             StepStatus::Ok => ("ok", GREEN),
             StepStatus::OverBudget => ("over budget", RED),
             StepStatus::Error => ("error", RED),
+            StepStatus::Warning => ("warning", YELLOW),
         };
         let _ = writeln!(
             out,
@@ -60,6 +61,7 @@ pub fn render_text(report: &Report, color: bool) -> String {
         let (label, code) = match check.status {
             CheckStatus::Pass => ("pass", GREEN),
             CheckStatus::Fail => ("FAIL", RED),
+            CheckStatus::Warn => ("warn", YELLOW),
         };
         let _ = writeln!(
             out,

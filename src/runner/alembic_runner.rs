@@ -255,9 +255,11 @@ impl AlembicRunner {
             });
         }
         if reply["irreversible"] == true && op == "revert" {
+            let error = reply["error"].as_str().unwrap_or("failed");
             return Err(StepError::Irreversible {
                 revision: revision.to_string(),
-                message: reply["error"].as_str().unwrap_or("failed").to_string(),
+                message: format!("its downgrade raises NotImplementedError ({error})"),
+                declared: false,
             });
         }
         Err(failure(revision, &reply))

@@ -43,8 +43,14 @@ pub enum StepError {
     Failed { revision: String, message: String },
     #[error("{revision} has no down migration, so it cannot be reverted")]
     NoDown { revision: String },
-    #[error("{revision} is irreversible: its downgrade raises NotImplementedError ({message})")]
-    Irreversible { revision: String, message: String },
+    /// `declared`: the project says so on purpose (a down file with no statement, a failure
+    /// matching an `irreversible` pattern), rather than only by raising NotImplementedError.
+    #[error("{revision} is irreversible: {message}")]
+    Irreversible {
+        revision: String,
+        message: String,
+        declared: bool,
+    },
     #[error("env.py reaches {reached}, not migverify's scratch database, so nothing was migrated; make env.py take its URL from config.get_main_option(\"sqlalchemy.url\"), DATABASE_URL or -x url=")]
     ElsewhereMigrated { reached: String },
     #[error("lost the connection to the scratch database: {0}")]

@@ -158,6 +158,13 @@ impl Runner for SqlxRunner {
                 revision: revision.id.clone(),
             });
         };
+        if holds_no_statement(&down.sql) {
+            return Err(StepError::Irreversible {
+                revision: revision.id.clone(),
+                message: "its down file holds no statement, a deliberate way of saying there is no way back".to_string(),
+                declared: true,
+            });
+        }
         tracing::debug!(version = down.version, "reverting");
         self.run_one(database, &down, false).await
     }
@@ -191,11 +198,20 @@ fn list_revisions(
                 id: id.clone(),
                 parents: parent.replace(id).into_iter().collect(),
                 description: migration.description.to_string(),
-                has_down: downs.contains_key(&migration.version),
+                has_down: downs
+                    .get(&migration.version)
+                    .is_some_and(|down| !holds_no_statement(&down.sql)),
                 files: files.get(&migration.version).cloned().unwrap_or_default(),
             }
         })
         .collect()
+}
+
+/// Whether SQL is only blank lines and `--` comments.
+fn holds_no_statement(sql: &str) -> bool {
+    sql.lines()
+        .map(str::trim)
+        .all(|line| line.is_empty() || line.starts_with("--"))
 }
 
 /// The ids were produced from versions, so they parse.
