@@ -180,6 +180,10 @@ pub struct ProjectArgs {
     /// An environment variable for env.py (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     pub env: Vec<(String, String)>,
+    /// A main option of alembic.ini that env.py reads its URL from, set to the scratch
+    /// database's besides sqlalchemy.url and url (repeatable).
+    #[arg(long = "url-option", value_name = "NAME")]
+    pub url_options: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -124,6 +124,7 @@ async fn open_runner(project: &ProjectArgs, database_url: Option<&str>) -> Resul
         alembic_ini: project.alembic_ini.clone(),
         x: project.x.clone(),
         env,
+        url_options: project.url_options.clone(),
     };
     runner::open(&project.migrations, project.kind, &options).await
 }
@@ -157,9 +158,11 @@ async fn revisions(project: &ProjectArgs, format: Format) -> Result<Verdict> {
                     parents => parents.join(","),
                 };
                 let down = if revision.has_down { "down" } else { "no-down" };
+                // One line a revision: a description's first line (alembic's are free text).
+                let description = revision.description.lines().next().unwrap_or("");
                 println!(
-                    "{:<width$}  {:<width$}  {:<7}  {}",
-                    revision.id, parents, down, revision.description
+                    "{:<width$}  {:<width$}  {:<7}  {description}",
+                    revision.id, parents, down
                 );
             }
         }

@@ -55,6 +55,8 @@ struct AlembicConfig {
     x: Vec<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+    #[serde(default)]
+    url_options: Vec<String>,
 }
 
 impl Config {
@@ -154,6 +156,7 @@ impl Config {
             project.alembic_ini = alembic.ini.as_ref().map(|p| dir.join(p));
         }
         fill(&mut project.x, &alembic.x);
+        fill(&mut project.url_options, &alembic.url_options);
         merge(&mut project.env, &alembic.env);
     }
 }

@@ -51,11 +51,12 @@ pub enum Error {
         constraint: String,
         reason: String,
     },
-    #[error("seeding {table} was refused by {constraint}: {message}; give the column it checks its values with --values {table}.COLUMN=A,B,...")]
+    #[error("seeding {table} was refused by {constraint}: {message}; {hint}")]
     SeedRejected {
         table: String,
         constraint: String,
         message: String,
+        hint: String,
     },
     #[error("cannot read {path}: {source}")]
     ReadConfig {
@@ -96,7 +97,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         use Error::*;
         match self {
-            Migration(crate::runner::StepError::ElsewhereMigrated { .. }) => exit_code::ENVIRONMENT,
+            Migration(
+                crate::runner::StepError::ElsewhereMigrated { .. }
+                | crate::runner::StepError::EnvPy(_),
+            ) => exit_code::ENVIRONMENT,
             Migration(_) => exit_code::CHECK_FAILED,
             MissingDirectory(_)
             | NoMigrations(_)

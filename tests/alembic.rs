@@ -225,7 +225,17 @@ fn an_env_py_that_reads_only_database_url_runs_on_the_scratch_database() {
             "tenant=demo",
         ],
     );
-    run.assert_one_sentence(3, "could not check (KeyError: 'POS_REGION')");
+    run.assert_one_sentence(
+        3,
+        "env.py failed before it connected to any database: KeyError: 'POS_REGION'",
+    );
+}
+
+#[test]
+fn an_env_py_that_reads_the_url_option_runs_on_the_scratch_database() {
+    let run = Sandbox::new().gate("cycle", "alembic-env-url-option", &["--rows", "100"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.json()["tables"][0]["table"], "public.tills");
 }
 
 #[tokio::test(flavor = "multi_thread")]

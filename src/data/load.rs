@@ -10,9 +10,12 @@ use sqlx::Connection;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use super::plan::{plan, Plan, SeedOptions, Source};
+use std::collections::{BTreeSet, HashMap};
+
+use super::plan::{plan_beside, Existing, Plan, SeedOptions, Source};
 use crate::error::{Error, Result};
 use crate::progress;
+use crate::schema::{DataType, Table};
 use crate::sql::quote_ident;
 
 const CHUNK_BYTES: usize = 1 << 20;
@@ -45,7 +48,8 @@ pub async fn seed(
     options: &SeedOptions,
 ) -> Result<Vec<(String, u64)>> {
     let tables = crate::schema::load_tables(connection, skip).await?;
-    let plan = plan(&tables, options)?;
+    let existing = existing_rows(connection, &tables).await?;
+    let plan = plan_beside(&tables, options, &existing)?;
     let seeded = plan
         .tables
         .iter()
@@ -53,6 +57,48 @@ pub async fn seed(
         .collect();
     load(database, plan).await?;
     Ok(seeded)
+}
+
+/// What the tables already hold (rows migrations inserted), for the tables that hold any.
+async fn existing_rows(
+    connection: &mut PgConnection,
+    tables: &[Table],
+) -> Result<HashMap<String, Existing>> {
+    let mut existing = HashMap::new();
+    for table in tables {
+        let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {}", table.name))
+            .fetch_one(&mut *connection)
+            .await?;
+        if rows == 0 {
+            continue;
+        }
+        let mut highest_key = 0;
+        let integer_keys: BTreeSet<&String> = table
+            .keys()
+            .flat_map(|key| &key.columns)
+            .filter(|name| {
+                table.column(name).is_some_and(|c| {
+                    matches!(
+                        c.data_type,
+                        DataType::Int2 | DataType::Int4 | DataType::Int8
+                    )
+                })
+            })
+            .collect();
+        for column in integer_keys {
+            let highest: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT max({})::int8 FROM {}",
+                quote_ident(column),
+                table.name
+            ))
+            .fetch_one(&mut *connection)
+            .await?;
+            highest_key = highest_key.max(highest.unwrap_or(0));
+        }
+        let rows = rows as u64;
+        existing.insert(table.name.clone(), Existing { rows, highest_key });
+    }
+    Ok(existing)
 }
 
 /// Groups of tables that may load at once: each after every table it references.
@@ -109,15 +155,17 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
     let generator_plan = plan.clone();
     let generated = progress.clone();
     let generator = tokio::task::spawn_blocking(move || {
-        let rows = generator_plan.tables[table].rows;
+        let planned = &generator_plan.tables[table];
+        let rows = planned.first_row..planned.first_row + planned.rows;
         let mut buffer = BytesMut::with_capacity(CHUNK_BYTES * 2);
         buffer.put_slice(COPY_SIGNATURE);
         buffer.put_i32(0); // flags
         buffer.put_i32(0); // header extension
-        for row in 0..rows {
+        let first = rows.start;
+        for row in rows {
             generator_plan.write_row(table, row, &mut buffer);
             if buffer.len() >= CHUNK_BYTES {
-                generated.set_position(row + 1);
+                generated.set_position(row - first + 1);
                 if sender.blocking_send(buffer.split()).is_err() {
                     return; // the COPY failed; its error is reported below
                 }
@@ -150,7 +198,9 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
         None => copy.finish().await.map(drop),
     };
     progress.finish_and_clear();
-    outcome.map_err(|error| rejected(&target.name, &error))?;
+    if let Err(error) = outcome {
+        return Err(rejected(&mut connection, &target.name, &error).await);
+    }
 
     for (sequence, column) in &target.sequences {
         sqlx::query(&format!(
@@ -166,15 +216,41 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
     Ok(())
 }
 
-/// The server refused the generated rows: name the table and the constraint.
-fn rejected(table: &str, error: &sqlx::Error) -> Error {
+/// The server refused the generated rows: name the table, the constraint and the columns it
+/// reads, so the hint can say which `--values` to give.
+async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Error) -> Error {
     let constraint = match error {
         sqlx::Error::Database(db) => db.constraint().map(str::to_string),
         _ => None,
+    };
+    let columns: Vec<String> = match &constraint {
+        Some(name) => sqlx::query_scalar(
+            "SELECT a.attname::text FROM pg_constraint k              JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)              WHERE k.conrelid = $1::regclass AND k.conname = $2 ORDER BY a.attnum",
+        )
+        .bind(table)
+        .bind(name)
+        .fetch_all(connection)
+        .await
+        .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let hint = match columns.as_slice() {
+        [] => format!("give the column it checks its values with --values {table}.COLUMN=A,B,..."),
+        columns => {
+            let flags: Vec<String> = columns
+                .iter()
+                .map(|c| format!("--values {table}.{c}=A,B,..."))
+                .collect();
+            format!(
+                "give the column it checks its values with {}",
+                flags.join(" or ")
+            )
+        }
     };
     Error::SeedRejected {
         table: table.to_string(),
         constraint: constraint.unwrap_or_else(|| "a constraint".to_string()),
         message: crate::database::describe_sqlx_error(error),
+        hint,
     }
 }

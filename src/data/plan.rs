@@ -58,10 +58,20 @@ pub struct ColumnPlan {
 pub struct TablePlan {
     pub name: String,
     pub rows: u64,
+    /// The number of the first row seeded: past the rows the table already holds.
+    pub first_row: u64,
     /// The columns COPY writes (generated columns are left to the server).
     pub columns: Vec<ColumnPlan>,
     /// Sequences to move past the loaded values: (sequence, column).
     pub sequences: Vec<(String, String)>,
+}
+
+/// What a table holds before seeding.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Existing {
+    pub rows: u64,
+    /// The highest value of any integer column of its keys.
+    pub highest_key: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +81,17 @@ pub struct Plan {
 }
 
 pub fn plan(tables: &[Table], options: &SeedOptions) -> Result<Plan> {
+    plan_beside(tables, options, &HashMap::new())
+}
+
+/// `plan`, for tables some of which already hold rows (`existing`, by table: rows a migration
+/// inserted). Those rows stay: seeded rows are numbered past them, so that integer keys go
+/// past theirs, and a key with a few allowed values gets only the values left.
+pub fn plan_beside(
+    tables: &[Table],
+    options: &SeedOptions,
+    existing: &HashMap<String, Existing>,
+) -> Result<Plan> {
     let order = load_order(tables)?;
     let position: HashMap<&str, usize> = order
         .iter()
@@ -90,7 +111,14 @@ pub fn plan(tables: &[Table], options: &SeedOptions) -> Result<Plan> {
     let mut planned: Vec<TablePlan> = Vec::new();
     for &index in &order {
         let table = &tables[index];
-        let rows = rows_of(table);
+        let mut rows = rows_of(table);
+        let already = existing.get(&table.name).copied().unwrap_or_default();
+        let explicit_rows = [
+            table.name.as_str(),
+            table.name.rsplit('.').next().unwrap_or(""),
+        ]
+        .iter()
+        .any(|name| options.table_rows.contains_key(*name));
         let mut columns: Vec<ColumnPlan> = table
             .columns
             .iter()
@@ -207,6 +235,15 @@ pub fn plan(tables: &[Table], options: &SeedOptions) -> Result<Plan> {
                 let Some(i) = column_index(&columns, free) else {
                     continue;
                 };
+                // A key pinned to a few values (`CHECK (id = 1)`, an IN list) holds that many
+                // rows, less those already there: seeded without asking.
+                if let Some(domain) = finite_domain(&columns[i]) {
+                    let room = domain.saturating_sub(already.rows);
+                    if room < rows && !explicit_rows {
+                        tracing::info!(table = %table.name, column = %free, rows = room, "the key allows only so many rows");
+                        rows = room;
+                    }
+                }
                 check_unique_fits(table, &columns[i], &key.name, rows)?;
                 columns[i].source = Source::Unique;
                 continue;
@@ -257,6 +294,7 @@ pub fn plan(tables: &[Table], options: &SeedOptions) -> Result<Plan> {
         planned.push(TablePlan {
             name: table.name.clone(),
             rows,
+            first_row: already.rows.max(already.highest_key.max(0) as u64),
             columns,
             sequences,
         });
@@ -306,6 +344,17 @@ fn load_order(tables: &[Table]) -> Result<Vec<usize>> {
         }
     }
     Ok(order)
+}
+
+/// How many values a column's checks allow, when they pin it to a few.
+fn finite_domain(column: &ColumnPlan) -> Option<u64> {
+    if let Some(allowed) = &column.bounds.allowed {
+        return Some(allowed.len() as u64);
+    }
+    match (column.bounds.min, column.bounds.max) {
+        (Some(min), Some(max)) if min == max => Some(1),
+        _ => None,
+    }
 }
 
 /// Whether `rows` distinct values of the column's type exist within its bounds.

@@ -52,10 +52,11 @@ impl Plan {
                 if parent_rows == 0 || (*nullable && link_hash.is_multiple_of(10)) {
                     return out.put_i32(-1);
                 }
-                let parent_row = match distinct {
-                    Some((divisor, modulus)) => (row / divisor) % modulus,
-                    None => mix(link_hash) % parent_rows,
-                };
+                let parent_row = self.tables[*parent].first_row
+                    + match distinct {
+                        Some((divisor, modulus)) => (row / divisor) % modulus,
+                        None => mix(link_hash) % parent_rows,
+                    };
                 self.write_field(*parent, *parent_column, parent_row, out);
             }
         }

@@ -149,7 +149,11 @@ pub async fn cycle(
     if config.full && !irreversible.is_empty() {
         session.note_irreversible(&irreversible, &format!("base..{to}"));
     } else if config.full {
-        let in_range: Vec<String> = revisions.between(from, to).iter().map(|r| r.id.clone()).collect();
+        let in_range: Vec<String> = revisions
+            .between(from, to)
+            .iter()
+            .map(|r| r.id.clone())
+            .collect();
         let outside = |stepped: &Stepped| match stepped {
             Stepped::Failed(Some(revision)) => !in_range.contains(revision),
             _ => false,

@@ -177,14 +177,22 @@ impl<'a> Session<'a> {
             self.report.tolerate_last_step();
         }
         let message = format!(
-            "{revision}, outside the range under test, fails when stepped through one revision at a time ({}); {then}{}",
+            "{revision}, outside the range under test, failed ({}); {then}{}",
             error.lines().next().unwrap_or(""),
-            if strict { "" } else { " (--strict-history makes this a failure)" }
+            if strict {
+                ""
+            } else {
+                " (--strict-history makes this a failure)"
+            }
         );
         tracing::warn!("{message}");
         self.report.push_check(Check {
             name: "history".to_string(),
-            status: if strict { CheckStatus::Fail } else { CheckStatus::Warn },
+            status: if strict {
+                CheckStatus::Fail
+            } else {
+                CheckStatus::Warn
+            },
             message,
             details: json!({ "revision": revision, "error": error }),
         });
@@ -198,7 +206,9 @@ impl<'a> Session<'a> {
         self.report.push_check(Check {
             name: "irreversible".to_string(),
             status: CheckStatus::Pass,
-            message: format!("{revision} is declared irreversible, so its round trip is not tested"),
+            message: format!(
+                "{revision} is declared irreversible, so its round trip is not tested"
+            ),
             details: json!({ "revision": revision, "error": error }),
         });
     }
@@ -225,7 +235,9 @@ impl<'a> Session<'a> {
         };
         let (status, error, stepped) = match outcome {
             // Not a finding about the migrations: the run cannot go on anywhere safe.
-            Some(Err(error @ StepError::ElsewhereMigrated { .. })) => return Err(error.into()),
+            Some(Err(error @ (StepError::ElsewhereMigrated { .. } | StepError::EnvPy(_)))) => {
+                return Err(error.into())
+            }
             Some(Ok(())) => (StepStatus::Ok, None, Stepped::Done),
             Some(Err(error)) => {
                 let error = declared_irreversible(&self.irreversible_patterns, how, error);
@@ -237,7 +249,9 @@ impl<'a> Session<'a> {
                     } => Stepped::DeclaredIrreversible(revision.clone()),
                     StepError::Failed { revision, .. }
                     | StepError::NoDown { revision }
-                    | StepError::Irreversible { revision, .. } => Stepped::Failed(Some(revision.clone())),
+                    | StepError::Irreversible { revision, .. } => {
+                        Stepped::Failed(Some(revision.clone()))
+                    }
                     _ => Stepped::Failed(None),
                 };
                 (StepStatus::Error, Some(error.to_string()), stepped)
@@ -631,4 +645,3 @@ fn declared_irreversible(patterns: &[String], how: How, error: StepError) -> Ste
         _ => error,
     }
 }
-

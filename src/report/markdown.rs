@@ -38,7 +38,9 @@ pub fn render_markdown(report: &Report) -> String {
             StepStatus::Ok => "✅ ok".to_string(),
             StepStatus::OverBudget => "❌ over budget".to_string(),
             StepStatus::Error => format!("❌ {}", first_line(step.error.as_deref().unwrap_or(""))),
-            StepStatus::Warning => format!("⚠️ {}", first_line(step.error.as_deref().unwrap_or(""))),
+            StepStatus::Warning => {
+                format!("⚠️ {}", first_line(step.error.as_deref().unwrap_or("")))
+            }
         };
         format!(
             "| {} | {} | {} | {:.3} | {} | {} |",

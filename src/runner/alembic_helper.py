@@ -44,6 +44,8 @@ else:
     sys.exit(0)
 
 project, ini = sys.argv[1], sys.argv[2]
+# Main options an env.py may read its URL from, besides sqlalchemy.url.
+url_options = ["url", *json.loads(sys.argv[3])]
 os.chdir(project)
 
 
@@ -53,7 +55,8 @@ def config(url=None, x=()):
         cfg.set_main_option("script_location", project)
     if url is not None:
         # Every channel an env.py may read the URL from: the ini option, -x url=, env vars.
-        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+        for option in ("sqlalchemy.url", *url_options):
+            cfg.set_main_option(option, url.replace("%", "%%"))
         cfg.cmd_opts = types.SimpleNamespace(x=[f"url={url}", *x])
         for name in ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_URL", "ALEMBIC_DATABASE_URL"):
             os.environ[name] = url

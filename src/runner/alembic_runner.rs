@@ -47,6 +47,7 @@ impl Helper {
         project: &Path,
         ini: &Path,
         env: &[(String, String)],
+        url_options: &[String],
     ) -> Result<Self> {
         let unavailable = |message: String| Error::PythonUnavailable {
             python: python.to_path_buf(),
@@ -58,6 +59,7 @@ impl Helper {
             .arg(HELPER)
             .arg(&project)
             .arg(ini)
+            .arg(serde_json::to_string(url_options).expect("names serialize"))
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -138,7 +140,8 @@ impl AlembicRunner {
             Some(ini) => std::path::absolute(ini)?,
             None => std::path::absolute(dir)?.join("alembic.ini"),
         };
-        let mut helper = Helper::start(&python, dir, &ini, &options.env).await?;
+        let mut helper =
+            Helper::start(&python, dir, &ini, &options.env, &options.url_options).await?;
         let listed = helper
             .call(json!({ "op": "revisions" }))
             .await
@@ -203,17 +206,16 @@ impl AlembicRunner {
                 self.verified.push(expected);
                 Ok(())
             }
-            _ if reply["ok"] != true => Err(StepError::ElsewhereMigrated {
-                reached: format!(
-                    "a database migverify could not check ({})",
-                    reply["error"]
-                        .as_str()
-                        .unwrap_or("no answer")
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                ),
-            }),
+            // Nothing was reached: env.py failed on its own, and says why.
+            [] if reply["ok"] != true => Err(StepError::EnvPy(
+                reply["error"]
+                    .as_str()
+                    .unwrap_or("no answer")
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            )),
             [] => Err(StepError::ElsewhereMigrated {
                 reached: "no database".to_string(),
             }),

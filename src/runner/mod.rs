@@ -53,6 +53,8 @@ pub enum StepError {
     },
     #[error("env.py reaches {reached}, not migverify's scratch database, so nothing was migrated; make env.py take its URL from config.get_main_option(\"sqlalchemy.url\"), DATABASE_URL or -x url=")]
     ElsewhereMigrated { reached: String },
+    #[error("env.py failed before it connected to any database: {0}; if it reads its URL from an option of its own, name it with --url-option NAME (or --env NAME=... for a variable)")]
+    EnvPy(String),
     #[error("lost the connection to the scratch database: {0}")]
     Connection(String),
     #[error("the alembic helper {0}")]
@@ -167,6 +169,9 @@ pub struct RunnerOptions {
     pub x: Vec<String>,
     /// Environment variables for env.py.
     pub env: Vec<(String, String)>,
+    /// Main options of alembic.ini that take the scratch database's URL, besides
+    /// `sqlalchemy.url` and `url`.
+    pub url_options: Vec<String>,
 }
 
 /// Finds the migration project in `dir` and opens the runner for its kind.

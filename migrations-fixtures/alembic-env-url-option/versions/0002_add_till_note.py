@@ -1,0 +1,1 @@
+../../alembic-env-database-url/versions/0002_add_till_note.py
