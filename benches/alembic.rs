@@ -1,6 +1,7 @@
 //! The alembic runner's cost per step, against what a hand-written gate does: spawn
 //! `alembic upgrade +1` per step. Both are shown beside the SQL of the step run directly, in the
-//! same run. Needs the interpreter of the tests (`.venv`, or MIGVERIFY_PYTHON).
+//! same run, on a short history and on a long one (where re-reading the revision files every
+//! step would show). Needs the interpreter of the tests (`.venv`, or MIGVERIFY_PYTHON).
 //!
 //! Run with `cargo bench --bench alembic`.
 
@@ -14,7 +15,9 @@ use migverify::database::{ScratchDatabase, ServerChoice};
 use migverify::runner::{self, AlembicRunner, Runner, RunnerOptions, Target};
 use sqlx::Connection;
 
-const STEPS: usize = 20;
+/// A short history, which the CLI is timed on too, and a long one.
+const SHORT: usize = 20;
+const LONG: usize = 250;
 
 fn python() -> PathBuf {
     std::env::var_os("MIGVERIFY_PYTHON")
@@ -26,8 +29,8 @@ fn table_sql(name: &str) -> String {
     format!("CREATE TABLE {name} (id bigint PRIMARY KEY, v text); CREATE INDEX ix_{name}_v ON {name} (v);")
 }
 
-/// A project of STEPS revisions, each creating a table and an index, its URL in alembic.ini.
-fn project(dir: &Path, url: &str) {
+/// A project of `steps` revisions, each creating a table and an index, its URL in alembic.ini.
+fn project(dir: &Path, url: &str, steps: usize) {
     let env_py = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations-fixtures/pos-alembic/env.py"),
     )
@@ -44,7 +47,7 @@ fn project(dir: &Path, url: &str) {
         .collect();
     std::fs::write(dir.join("alembic.ini"), ini).unwrap();
     std::fs::create_dir_all(dir.join("versions")).unwrap();
-    for i in 0..STEPS {
+    for i in 0..steps {
         let down = if i == 0 {
             "None".to_string()
         } else {
@@ -71,19 +74,14 @@ fn url_of(options: &sqlx::postgres::PgConnectOptions) -> String {
     )
 }
 
-#[tokio::main]
-async fn main() {
-    let python = python();
-    let alembic = python.with_file_name("alembic");
-    println!("migverify alembic bench: {STEPS} steps of a table and an index each");
-
-    // The SQL of each step, run directly: the floor both runners stand on.
+/// The SQL of each of `steps` steps run directly, on average: the floor runners stand on.
+async fn direct_sql(steps: usize) -> std::time::Duration {
     let direct = ScratchDatabase::create(ServerChoice::Throwaway, false)
         .await
         .unwrap();
     let mut connection = direct.connect().await.unwrap();
     let started = Instant::now();
-    for i in 0..STEPS {
+    for i in 0..steps {
         let mut tx = connection.begin().await.unwrap();
         sqlx::raw_sql(&table_sql(&format!("t{i}")))
             .execute(&mut *tx)
@@ -91,23 +89,23 @@ async fn main() {
             .unwrap();
         tx.commit().await.unwrap();
     }
-    let sql = started.elapsed() / STEPS as u32;
-    drop(connection);
-    drop(direct);
+    started.elapsed() / steps as u32
+}
 
-    // migverify's helper: one Python process for every step.
+/// migverify's helper, one Python process for every step: its start and one step on average.
+async fn through_helper(python: &Path, steps: usize) -> (std::time::Duration, std::time::Duration) {
     let database = ScratchDatabase::create(ServerChoice::Throwaway, false)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), &url_of(database.connect_options()));
+    project(dir.path(), &url_of(database.connect_options()), steps);
     let options = RunnerOptions {
-        python: Some(python.clone()),
+        python: Some(python.to_path_buf()),
         ..Default::default()
     };
     let started = Instant::now();
     let mut runner = AlembicRunner::open(dir.path(), &options).await.unwrap();
-    let helper_start = started.elapsed();
+    let start = started.elapsed();
     let targets = runner
         .revisions()
         .walk(&Target::base(), &runner.revisions().head())
@@ -118,18 +116,46 @@ async fn main() {
             .await
             .unwrap();
     }
-    let helper = started.elapsed() / STEPS as u32;
-    drop(runner);
-    drop(database);
+    (start, started.elapsed() / steps as u32)
+}
+
+#[tokio::main]
+async fn main() {
+    let python = python();
+    let alembic = python.with_file_name("alembic");
+    println!("migverify alembic bench: histories of {SHORT} and {LONG} revisions, a table and an index each");
+
+    for steps in [SHORT, LONG] {
+        let sql = direct_sql(steps).await;
+        let (start, helper) = through_helper(&python, steps).await;
+        report(
+            &format!("helper started, {steps} revisions"),
+            start,
+            sql,
+            "the SQL of one step",
+        );
+        report(
+            &format!("one step, {steps}-revision history"),
+            helper,
+            sql,
+            "the SQL of one step",
+        );
+        println!(
+            "{:<32} {:>9.1} ms per step beyond the SQL",
+            "  overhead through the helper",
+            helper.saturating_sub(sql).as_secs_f64() * 1e3,
+        );
+    }
 
     // The hand-written way: the alembic CLI, a new Python per step.
+    let sql = direct_sql(SHORT).await;
     let database = ScratchDatabase::create(ServerChoice::Throwaway, false)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), &url_of(database.connect_options()));
+    project(dir.path(), &url_of(database.connect_options()), SHORT);
     let started = Instant::now();
-    for _ in 0..STEPS {
+    for _ in 0..SHORT {
         let status = std::process::Command::new(&alembic)
             .args(["-c", "alembic.ini", "upgrade", "+1"])
             .current_dir(dir.path())
@@ -137,30 +163,16 @@ async fn main() {
             .unwrap();
         assert!(status.success());
     }
-    let cli = started.elapsed() / STEPS as u32;
-
+    let cli = started.elapsed() / SHORT as u32;
     report(
-        "helper started (once)",
-        helper_start,
-        sql,
-        "the SQL of one step",
-    );
-    report(
-        "one step through the helper",
-        helper,
-        sql,
-        "the SQL of one step",
-    );
-    report(
-        "one step through `alembic` CLI",
+        &format!("one step through `alembic` CLI, {SHORT} revisions"),
         cli,
         sql,
         "the SQL of one step",
     );
     println!(
-        "{:<32} {:>9.1} ms per step through the helper, {:.1} ms per step through the CLI",
-        "  overhead beyond the SQL",
-        helper.saturating_sub(sql).as_secs_f64() * 1e3,
+        "{:<32} {:>9.1} ms per step beyond the SQL",
+        "  overhead through the CLI",
         cli.saturating_sub(sql).as_secs_f64() * 1e3
     );
 }

@@ -149,6 +149,7 @@ impl<'a> Session<'a> {
     /// Recorded as a `rebuild` step; returns whether it completed.
     pub async fn rebuild(&mut self, to: &Target) -> Result<bool> {
         tracing::info!(%to, "rebuilding the scratch database");
+        self.runner.disconnect();
         self.database.recreate().await?;
         self.observer = self.database.connect().await?;
         Ok(self.timed_step(How::Rebuild, &Target::base(), to).await? == Stepped::Done)

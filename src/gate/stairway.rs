@@ -25,12 +25,13 @@ pub async fn stairway(
     let mut coverage = Coverage::default();
 
     let first = &config.from;
-    if !first.is_base() && !session.step(&Target::base(), first).await? {
-        if !session.rebuild(first).await? {
-            coverage.skipped = skipped(&states, 1, first);
-            session.report.coverage = Some(coverage);
-            return Ok(session.finish());
-        }
+    let reached_first = first.is_base()
+        || session.step(&Target::base(), first).await?
+        || session.rebuild(first).await?;
+    if !reached_first {
+        coverage.skipped = skipped(&states, 1, first);
+        session.report.coverage = Some(coverage);
+        return Ok(session.finish());
     }
     let mut at_parent = session.snapshot().await?;
     session.check_committed(snapshots, first, &at_parent)?;

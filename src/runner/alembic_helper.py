@@ -95,11 +95,22 @@ def has_down(script):
     return True
 
 
+# The revision files, read once: a long history costs seconds to read again for every step.
+_script_directory = None
+
+
+def script_directory():
+    global _script_directory
+    if _script_directory is None:
+        _script_directory = ScriptDirectory.from_config(config())
+    return _script_directory
+
+
 def revisions():
     # In file-name order, which migverify keeps wherever parents allow: it is how people number
     # and date revision files, while alembic's walk order between branches is arbitrary.
     scripts = sorted(
-        ScriptDirectory.from_config(config()).walk_revisions("base", "heads"),
+        script_directory().walk_revisions("base", "heads"),
         key=lambda script: os.path.basename(script.path),
     )
     return [
@@ -173,7 +184,7 @@ def step(cfg, revision, upgrade):
     """Applies or reverts exactly one revision through env.py, as `command.upgrade` would but
     without choosing the revisions itself: migverify walks branches and merges one at a time,
     and alembic's heads bookkeeping (HeadMaintainer) records each move."""
-    scripts = ScriptDirectory.from_config(cfg)
+    scripts = script_directory()
     script = scripts.get_revision(revision)
     make = MigrationStep.upgrade_from_script if upgrade else MigrationStep.downgrade_from_script
 

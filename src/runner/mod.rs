@@ -88,6 +88,9 @@ pub trait Runner: Send {
         revision: &Revision,
     ) -> Result<(), StepError>;
 
+    /// Lets go of any connection kept between steps: its database is about to be dropped.
+    fn disconnect(&mut self) {}
+
     /// Takes an empty database to `target` in one command, as a fresh deploy with the tool
     /// does (alembic's `upgrade`). Returns false for a tool whose deploy applies one revision
     /// at a time, which `migrate` already does.

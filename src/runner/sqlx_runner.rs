@@ -148,6 +148,10 @@ impl Runner for SqlxRunner {
         self.run_one(database, &migration, true).await
     }
 
+    fn disconnect(&mut self) {
+        self.connection = None;
+    }
+
     async fn revert(
         &mut self,
         database: &PgConnectOptions,

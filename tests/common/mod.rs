@@ -29,7 +29,7 @@ pub fn alembic_python() -> PathBuf {
             let python = venv.join("bin/python");
             let ready = |python: &Path| {
                 Command::new(python)
-                    .args(["-c", "import alembic, sqlalchemy, psycopg2"])
+                    .args(["-c", "import alembic, sqlalchemy, psycopg2, optuna"])
                     .status()
                     .is_ok_and(|s| s.success())
             };
@@ -55,6 +55,19 @@ pub fn alembic_python() -> PathBuf {
             python
         })
         .clone()
+}
+
+/// optuna's alembic history (10 revisions, with real defects), as its wheel ships it.
+pub fn optuna_history() -> String {
+    let found = Command::new(alembic_python())
+        .args([
+            "-c",
+            "import os, optuna.storages._rdb as rdb; print(os.path.dirname(rdb.__file__))",
+        ])
+        .output()
+        .unwrap();
+    assert!(found.status.success(), "optuna is not installed");
+    String::from_utf8(found.stdout).unwrap().trim().to_string()
 }
 
 pub struct Run {

@@ -1,0 +1,4 @@
+DROP TABLE settings;
+DROP TABLE version_info;
+DROP TABLE members;
+DROP TABLE groups;

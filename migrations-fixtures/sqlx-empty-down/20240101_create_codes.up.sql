@@ -1,0 +1,1 @@
+CREATE TABLE codes (id bigint PRIMARY KEY, code text NOT NULL);

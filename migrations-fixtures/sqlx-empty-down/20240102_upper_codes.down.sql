@@ -1,0 +1,1 @@
+-- No way back: the original case of every code is gone.

@@ -1,0 +1,1 @@
+UPDATE codes SET code = upper(code);
