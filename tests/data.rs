@@ -768,8 +768,7 @@ fn values_fill_a_column_whose_check_the_seeder_cannot_read() {
         run.stderr
     );
     assert!(
-        run.stderr
-            .contains("--values public.regions.COLUMN=A,B,..."),
+        run.stderr.contains("--values public.regions.code=A,B,..."),
         "{}",
         run.stderr
     );

@@ -35,6 +35,8 @@ pub struct Session<'a> {
     ignore_tables: Vec<String>,
     /// Downgrade failures that declare a revision irreversible.
     irreversible_patterns: Vec<String>,
+    /// The schema of the scratch database as it was created.
+    empty: Snapshot,
     pub report: Report,
 }
 
@@ -110,8 +112,10 @@ impl<'a> Session<'a> {
         config: &GateConfig,
     ) -> Result<Self> {
         let report = Report::new(command, runner.kind().name(), config.budget.as_secs_f64());
+        let mut observer = database.connect().await?;
+        let empty = schema::introspect(&mut observer, &runner.bookkeeping_tables()).await?;
         Ok(Session {
-            observer: database.connect().await?,
+            observer,
             runner,
             database,
             before: None,
@@ -119,6 +123,7 @@ impl<'a> Session<'a> {
             compare_column_order: config.compare_column_order,
             ignore_tables: config.ignore_tables.clone(),
             irreversible_patterns: config.irreversible_patterns.clone(),
+            empty,
             report,
         })
     }
@@ -150,9 +155,36 @@ impl<'a> Session<'a> {
     pub async fn rebuild(&mut self, to: &Target) -> Result<bool> {
         tracing::info!(%to, "rebuilding the scratch database");
         self.runner.disconnect();
-        self.database.recreate().await?;
-        self.observer = self.database.connect().await?;
+        if !self.emptied().await? {
+            self.database.start_afresh().await?;
+            self.observer = self.database.connect().await?;
+        }
         Ok(self.timed_step(How::Rebuild, &Target::base(), to).await? == Stepped::Done)
+    }
+
+    /// Empties the scratch database in place, which takes a fiftieth of the time a new
+    /// database does: every schema dropped with what it holds, `public` made again as
+    /// PostgreSQL makes it. True when the schema is then the one the database was created
+    /// with, object for object; otherwise the caller moves to a new database.
+    async fn emptied(&mut self) -> Result<bool> {
+        let emptied = sqlx::raw_sql(
+            "DO $$ DECLARE s text; BEGIN \
+               FOR s IN SELECT nspname FROM pg_namespace \
+                 WHERE nspname NOT IN ('pg_catalog', 'information_schema') \
+                   AND nspname !~ '^pg_(toast|temp_|toast_temp_)' LOOP \
+                 EXECUTE format('DROP SCHEMA %I CASCADE', s); \
+               END LOOP; END $$; \
+             CREATE SCHEMA public AUTHORIZATION pg_database_owner; \
+             COMMENT ON SCHEMA public IS 'standard public schema'; \
+             GRANT USAGE ON SCHEMA public TO PUBLIC;",
+        )
+        .execute(&mut self.observer)
+        .await;
+        if let Err(error) = emptied {
+            tracing::debug!(%error, "cannot empty the scratch database in place");
+            return Ok(false);
+        }
+        Ok(self.snapshot().await? == self.empty)
     }
 
     /// Whether the database records `target` as its state.
