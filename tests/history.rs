@@ -3,6 +3,8 @@
 //! that migrations insert.
 
 mod common;
+#[path = "common/long_history.rs"]
+mod long_history;
 
 use common::{failed_checks, fields, optuna_history, Sandbox};
 
@@ -147,33 +149,11 @@ fn cycle_on_optuna_reaches_its_newest_revision_past_v2_4_0_a_with_a_warning() {
     assert_eq!(checks_named(&run.json(), "history")[0]["status"], "fail");
 }
 
-/// A long sqlx history, each revision a comment on one table, with a revision every 25 (the
-/// first among them) whose down leaves an enum type behind, so that its round trip fails and
-/// so does its upgrade again.
-fn long_history(dir: &std::path::Path, revisions: usize, broken: &[usize]) {
-    let write = |name: String, sql: String| std::fs::write(dir.join(name), sql).unwrap();
-    write(
-        "00000_create.up.sql".into(),
-        "CREATE TABLE ledger (id bigint PRIMARY KEY);".into(),
-    );
-    write("00000_create.down.sql".into(), "DROP TABLE ledger;".into());
-    for i in 1..revisions {
-        let comment = format!("COMMENT ON TABLE ledger IS 'v{i}';");
-        let before = format!("COMMENT ON TABLE ledger IS 'v{}';", i - 1);
-        let up = match broken.contains(&i) {
-            true => format!("CREATE TYPE kind_{i} AS ENUM ('a');\n{comment}"),
-            false => comment,
-        };
-        write(format!("{i:05}_v{i}.up.sql"), up);
-        write(format!("{i:05}_v{i}.down.sql"), before);
-    }
-}
-
 #[test]
 fn one_stairway_over_a_long_history_reports_every_failing_revision() {
     let project = tempfile::tempdir().unwrap();
-    let broken: Vec<usize> = (0..11).map(|k| 1 + k * 22).collect();
-    long_history(project.path(), 250, &broken);
+    let broken = long_history::broken(11);
+    long_history::write(project.path(), 250, &broken);
     let run = Sandbox::new().run(&[
         "stairway",
         "-m",
