@@ -233,9 +233,26 @@ fn an_env_py_that_reads_only_database_url_runs_on_the_scratch_database() {
 
 #[test]
 fn an_env_py_that_reads_the_url_option_runs_on_the_scratch_database() {
-    let run = Sandbox::new().gate("cycle", "alembic-env-url-option", &["--rows", "100"]);
+    let sandbox = Sandbox::new();
+    let run = sandbox.gate("cycle", "alembic-env-url-option", &["--rows", "100"]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert_eq!(run.json()["tables"][0]["table"], "public.tills");
+
+    // An option of its own: named with --url-option, it gets the URL too.
+    let own = ["--rows", "100", "--env", "APP_URL_OPTION=app.db_url"];
+    let run = sandbox.gate(
+        "cycle",
+        "alembic-env-url-option",
+        &[&own[..], &["--url-option", "app.db_url"]].concat(),
+    );
+    assert_eq!(run.code, 0, "{}", run.output());
+    // Unnamed, env.py fails before it connects anywhere, and the error says what to do.
+    let run = sandbox.gate("cycle", "alembic-env-url-option", &own);
+    run.assert_one_sentence(
+        3,
+        "env.py failed before it connected to any database: ArgumentError",
+    );
+    assert!(run.stderr.contains("--url-option NAME"), "{}", run.output());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,8 +1,11 @@
-# Like Pyramid-style apps: the URL is the main option `url`, not sqlalchemy.url.
+# Like Pyramid-style apps: the URL is a main option of the app's own, `url` unless the
+# environment names another.
+import os
+
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-url = context.config.get_main_option("url")
+url = context.config.get_main_option(os.environ.get("APP_URL_OPTION", "url"))
 
 
 def run_migrations_online() -> None:
