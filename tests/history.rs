@@ -99,18 +99,18 @@ fn one_stairway_over_optuna_names_every_defective_revision() {
     assert!(fields(&report["steps"], "name").contains(&"rebuild".to_string()));
 }
 
+/// `cycle` over optuna's history at 500 rows, without the --full leg.
+fn optuna_cycle(extra: &[&str]) -> common::Run {
+    let history = optuna_history();
+    let mut args = vec!["cycle", "-m", &history, "--rows", "500", "--no-full"];
+    args.extend_from_slice(extra);
+    args.extend(["--format", "json"]);
+    Sandbox::new().run(&args)
+}
+
 #[test]
 fn cycle_on_optuna_reaches_its_newest_revision_past_v2_4_0_a_with_a_warning() {
-    let run = Sandbox::new().run(&[
-        "cycle",
-        "-m",
-        &optuna_history(),
-        "--rows",
-        "500",
-        "--no-full",
-        "--format",
-        "json",
-    ]);
+    let run = optuna_cycle(&[]);
     assert_eq!(run.code, 0, "{}", run.output());
     let report = run.json();
     assert_eq!(
@@ -134,17 +134,7 @@ fn cycle_on_optuna_reaches_its_newest_revision_past_v2_4_0_a_with_a_warning() {
     assert_eq!(checks_named(&report, "data_upgrade")[0]["status"], "pass");
 
     // The team that wants its whole history sound says so.
-    let run = Sandbox::new().run(&[
-        "cycle",
-        "-m",
-        &optuna_history(),
-        "--rows",
-        "500",
-        "--no-full",
-        "--strict-history",
-        "--format",
-        "json",
-    ]);
+    let run = optuna_cycle(&["--strict-history"]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert_eq!(checks_named(&run.json(), "history")[0]["status"], "fail");
 }
