@@ -24,7 +24,8 @@ use crate::report::{render_markdown, render_text, Verdict};
 use crate::runner::{self, Revisions, Runner, RunnerOptions, Target};
 use crate::schema::{self, Snapshot};
 
-/// Runs a command, or stops it at SIGINT/SIGTERM; returns the exit code. Interrupting drops the
+/// Runs a command, or stops it at SIGINT, SIGTERM, SIGHUP (a closed terminal or SSH session) or
+/// SIGQUIT; returns the exit code. Interrupting drops the
 /// run, and with it the scratch database and the cluster, before this returns.
 pub async fn run_until_interrupted(cli: crate::cli::Cli) -> i32 {
     let color = cli.color.enabled(std::io::stdout().is_terminal());
@@ -53,15 +54,19 @@ pub async fn run_until_interrupted(cli: crate::cli::Cli) -> i32 {
 
 async fn interrupted() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
+    let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup), Ok(mut quit)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::quit()),
     ) else {
         return std::future::pending().await;
     };
     tokio::select! {
         _ = interrupt.recv() => "SIGINT",
         _ = terminate.recv() => "SIGTERM",
+        _ = hangup.recv() => "SIGHUP",
+        _ = quit.recv() => "SIGQUIT",
     }
 }
 

@@ -29,6 +29,51 @@ fn a_temp_cluster_stops_its_server_and_removes_its_directory_on_drop() {
     );
 }
 
+/// The throwaway cluster trusts whoever connects, so nobody else may: no TCP listener, and its
+/// socket's directory closed to every other OS user (tried as a real other user when the tests
+/// run as root).
+#[test]
+fn the_throwaway_cluster_is_private_to_the_user_running_it() {
+    use std::os::unix::process::CommandExt;
+    let binaries = ServerBinaries::locate().unwrap();
+    let cluster = TempCluster::start(&binaries).unwrap();
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", cluster.port())).is_err(),
+        "something listens on 127.0.0.1:{}",
+        cluster.port()
+    );
+    let psql = |user: Option<&nix::unistd::User>| {
+        let mut command = std::process::Command::new(binaries.program("psql"));
+        command
+            .args(["-h"])
+            .arg(cluster.socket_dir())
+            .args(["-p", &cluster.port().to_string(), "-U", "postgres", "-d", "postgres"])
+            .args(["-Atc", "SELECT 1"])
+            .current_dir("/");
+        if let Some(user) = user {
+            command.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+        }
+        command.output().unwrap()
+    };
+    let mine = psql(None);
+    assert!(mine.status.success(), "{}", String::from_utf8_lossy(&mine.stderr));
+    if !nix::unistd::Uid::effective().is_root() {
+        return;
+    }
+    let owner = std::fs::metadata(cluster.socket_dir()).unwrap();
+    let other = ["nobody", "daemon", "bin"]
+        .into_iter()
+        .filter_map(|name| nix::unistd::User::from_name(name).ok().flatten())
+        .find(|user| std::os::unix::fs::MetadataExt::uid(&owner) != user.uid.as_raw())
+        .expect("an unprivileged user other than the cluster's owner");
+    let theirs = psql(Some(&other));
+    assert!(
+        !theirs.status.success(),
+        "{} connected to the throwaway cluster",
+        other.name
+    );
+}
+
 /// Starts a slow cycle, waits until the slow migration is running, and sends `signal`.
 fn interrupt_a_slow_migration(signal: Signal) {
     let sandbox = Sandbox::new();
@@ -73,6 +118,16 @@ fn interrupt_a_slow_migration(signal: Signal) {
 #[test]
 fn sigint_in_the_middle_of_a_migration_leaves_nothing() {
     interrupt_a_slow_migration(Signal::SIGINT);
+}
+
+#[test]
+fn sighup_in_the_middle_of_a_migration_leaves_nothing() {
+    interrupt_a_slow_migration(Signal::SIGHUP);
+}
+
+#[test]
+fn sigquit_in_the_middle_of_a_migration_leaves_nothing() {
+    interrupt_a_slow_migration(Signal::SIGQUIT);
 }
 
 #[test]
@@ -157,7 +212,8 @@ async fn database_url_runs_in_a_scratch_database_and_touches_nothing_else() {
         .unwrap();
 
     let url = format!(
-        "postgres://postgres:s3cretpw@127.0.0.1:{}/postgres",
+        "postgres://postgres:s3cretpw@localhost/postgres?host={}&port={}",
+        server.socket_dir().display(),
         server.port()
     );
     let sandbox = Sandbox::new();

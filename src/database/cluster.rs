@@ -1,5 +1,7 @@
 //! A throwaway PostgreSQL cluster: initdb in a temp dir, a postgres listening on a unix socket
-//! in that dir and on a free loopback port, tuned for speed rather than durability. Dropping a
+//! in that dir only, tuned for speed rather than durability. It trusts whoever connects, so it
+//! has no TCP listener and its socket is reachable only by the user running it (and the cluster's
+//! owner): the directory and the socket are theirs alone. Dropping a
 //! `TempCluster` stops the server and deletes the directory, so every exit path that unwinds
 //! (success, error, Ctrl-C) leaves nothing behind.
 
@@ -70,7 +72,9 @@ impl TempCluster {
             .arg(&data)
             .arg("-k")
             .arg(dir.path())
-            .args(["-p", &port.to_string(), "-h", "127.0.0.1"])
+            // The port only names the socket: no TCP listener.
+            .args(["-p", &port.to_string(), "-h", ""])
+            .args(["-c", "unix_socket_permissions=0700"])
             .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
             .args(["-c", "full_page_writes=off", "-c", "max_connections=50"])
             .stdin(Stdio::null())
