@@ -807,3 +807,31 @@ fn values_fill_a_column_whose_check_the_seeder_cannot_read() {
     assert_eq!(run.code, 0, "{}", run.output());
     assert_eq!(run.json()["tables"][0]["rows_before"], 100);
 }
+
+#[test]
+fn a_hundred_tables_in_one_wave_seed_within_the_servers_connections() {
+    // No foreign key: every table loads in the same wave, and the throwaway cluster allows 50
+    // connections.
+    let project = tempfile::tempdir().unwrap();
+    let tables: String = (0..100)
+        .map(|i| format!("CREATE TABLE t{i} (id bigint PRIMARY KEY, label text NOT NULL);\n"))
+        .collect();
+    let drops: String = (0..100).map(|i| format!("DROP TABLE t{i};\n")).collect();
+    let file = |name: &str, sql: &str| std::fs::write(project.path().join(name), sql).unwrap();
+    file("1_tables.up.sql", &tables);
+    file("1_tables.down.sql", &drops);
+    file("2_comment.up.sql", "COMMENT ON TABLE t0 IS 'first';");
+    file("2_comment.down.sql", "COMMENT ON TABLE t0 IS NULL;");
+    let run = Sandbox::new().run(&[
+        "cycle",
+        "-m",
+        &project.path().display().to_string(),
+        "--rows",
+        "20",
+        "--no-full",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.json()["tables"].as_array().unwrap().len(), 100);
+}

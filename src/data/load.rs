@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::{BufMut, BytesMut};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::Connection;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use std::collections::{BTreeSet, HashMap};
@@ -26,11 +26,15 @@ const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 /// loaded values.
 pub async fn load(database: &PgConnectOptions, plan: Plan) -> Result<()> {
     let plan = Arc::new(plan);
+    let slots = Arc::new(Semaphore::new(parallel_loads(database).await?));
     for wave in waves(&plan) {
         let mut loads = JoinSet::new();
         for table in wave {
-            let (plan, database) = (plan.clone(), database.clone());
-            loads.spawn(async move { load_table(&database, plan, table).await });
+            let (plan, database, slots) = (plan.clone(), database.clone(), slots.clone());
+            loads.spawn(async move {
+                let _slot = slots.acquire().await.expect("the semaphore is never closed");
+                load_table(&database, plan, table).await
+            });
         }
         while let Some(loaded) = loads.join_next().await {
             loaded.map_err(|e| Error::Database(format!("a seeding task failed: {e}")))??;
@@ -57,6 +61,23 @@ pub async fn seed(
         .collect();
     load(database, plan).await?;
     Ok(seeded)
+}
+
+/// How many tables load at once: enough to keep the cores busy, and never more connections
+/// than the server has free (a wide schema's wave of 70 tables would otherwise exhaust a
+/// server's `max_connections`).
+async fn parallel_loads(database: &PgConnectOptions) -> Result<usize> {
+    let mut connection = PgConnection::connect_with(database).await?;
+    let free: i64 = sqlx::query_scalar(
+        "SELECT current_setting('max_connections')::int \
+                - current_setting('superuser_reserved_connections')::int \
+                - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+    )
+    .fetch_one(&mut connection)
+    .await?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Half of what is free: the runner, the observer and other clients need theirs.
+    Ok((cores * 2).min(free.max(0) as usize / 2).max(1))
 }
 
 /// What the tables already hold (rows migrations inserted), for the tables that hold any.
