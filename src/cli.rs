@@ -227,6 +227,10 @@ pub struct GateArgs {
     /// A revision whose downgrade is known not to exist; the gate does not go below it (repeatable).
     #[arg(long, value_name = "REV")]
     pub irreversible_ok: Vec<String>,
+    /// A kind of object outside the scratch database a migration may create or drop
+    /// (repeatable); any other change there fails the `cluster_untouched` check.
+    #[arg(long, value_name = "KIND", value_parser = clap::builder::PossibleValuesParser::new(crate::database::CLUSTER_OBJECT_KINDS))]
+    pub allow_cluster_change: Vec<String>,
     /// Text in a downgrade's error that declares its revision irreversible on purpose, e.g.
     /// "RuntimeError: Cannot downgrade" (repeatable).
     #[arg(long = "irreversible", value_name = "PATTERN")]

@@ -225,6 +225,7 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
         irreversible_ok: irreversible_ok(runner.revisions(), &args.irreversible_ok)?,
         ignore_tables: args.data.ignore_tables.clone(),
         irreversible_patterns: args.irreversible_patterns.clone(),
+        allowed_cluster_changes: args.allow_cluster_change.clone(),
         strict_history: args.strict_history,
     };
     let mut database = scratch_database(&args.database).await?;

@@ -29,6 +29,9 @@ pub struct Config {
     allow_change: Vec<String>,
     #[serde(default)]
     irreversible_ok: Vec<String>,
+    /// Kinds of cluster-wide objects the migrations may change.
+    #[serde(default)]
+    allow_cluster_change: Vec<String>,
     /// Downgrade errors that declare a revision irreversible.
     #[serde(default)]
     irreversible: Vec<String>,
@@ -130,6 +133,7 @@ impl Config {
         fill(&mut gate.allow_change, &self.allow_change);
         fill(&mut gate.irreversible_ok, &self.irreversible_ok);
         fill(&mut gate.irreversible_patterns, &self.irreversible);
+        fill(&mut gate.allow_cluster_change, &self.allow_cluster_change);
         gate.strict_history |= self.strict_history;
         // An explicit --from chooses the range itself; the file's base ref must not override it.
         if gate.base_ref.is_none() && gate.from.is_none() {

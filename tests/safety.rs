@@ -47,7 +47,14 @@ fn the_throwaway_cluster_is_private_to_the_user_running_it() {
         command
             .args(["-h"])
             .arg(cluster.socket_dir())
-            .args(["-p", &cluster.port().to_string(), "-U", "postgres", "-d", "postgres"])
+            .args([
+                "-p",
+                &cluster.port().to_string(),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+            ])
             .args(["-Atc", "SELECT 1"])
             .current_dir("/");
         if let Some(user) = user {
@@ -56,7 +63,11 @@ fn the_throwaway_cluster_is_private_to_the_user_running_it() {
         command.output().unwrap()
     };
     let mine = psql(None);
-    assert!(mine.status.success(), "{}", String::from_utf8_lossy(&mine.stderr));
+    assert!(
+        mine.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mine.stderr)
+    );
     if !nix::unistd::Uid::effective().is_root() {
         return;
     }
@@ -402,4 +413,88 @@ async fn keep_leaves_the_cluster_up_with_sqlx_bookkeeping_as_sqlx_writes_it() {
     // It is ours to stop now.
     common::stop_kept_cluster(&dir);
     sandbox.assert_nothing_left();
+}
+
+#[test]
+fn a_migration_that_changes_the_cluster_fails_cluster_untouched_unless_allowed() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.gate(
+        "cycle",
+        "broken-cluster-wide",
+        &["--rows", "10", "--no-full"],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    let failed = common::failed_checks(&run.json());
+    assert_eq!(
+        failed[..2],
+        [
+            "upgrade of 20240101..20240102 created role app_readonly, outside the scratch database (allow it with --allow-cluster-change role)",
+            "upgrade of 20240103 ran ALTER SYSTEM SET work_mem = 64MB, outside the scratch database (allow it with --allow-cluster-change setting)",
+        ],
+        "{failed:?}"
+    );
+    let allowed = [
+        "--rows",
+        "10",
+        "--no-full",
+        "--allow-cluster-change",
+        "role",
+        "--allow-cluster-change",
+        "setting",
+    ];
+    let run = sandbox.gate("cycle", "broken-cluster-wide", &allowed);
+    assert_eq!(run.code, 0, "{}", run.output());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_migration_that_drops_another_database_is_named_and_a_superuser_is_warned_of() {
+    let server = TempCluster::start(&ServerBinaries::locate().unwrap()).unwrap();
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::query("CREATE DATABASE victim")
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let project = tempfile::tempdir().unwrap();
+    let file = |name: &str, sql: &str| std::fs::write(project.path().join(name), sql).unwrap();
+    file(
+        "1_accounts.up.sql",
+        "CREATE TABLE accounts (id bigint PRIMARY KEY);",
+    );
+    file("1_accounts.down.sql", "DROP TABLE accounts;");
+    file(
+        "2_cleanup.up.sql",
+        "-- no-transaction\nDROP DATABASE IF EXISTS victim;",
+    );
+    file("2_cleanup.down.sql", "SELECT 1;");
+    let url = format!(
+        "postgres://postgres@localhost/postgres?host={}&port={}",
+        server.socket_dir().display(),
+        server.port()
+    );
+    let project = project.path().display().to_string();
+    let run = Sandbox::new().run(&[
+        "cycle",
+        "-m",
+        &project,
+        "--rows",
+        "10",
+        "--no-full",
+        "--database-url",
+        &url,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert_eq!(
+        common::failed_checks(&run.json()),
+        ["upgrade of 2 dropped database victim, outside the scratch database (allow it with --allow-cluster-change database)"]
+    );
+    assert!(
+        run.stderr
+            .contains("--database-url connects as a superuser"),
+        "{}",
+        run.stderr
+    );
 }

@@ -32,7 +32,10 @@ pub async fn load(database: &PgConnectOptions, plan: Plan) -> Result<()> {
         for table in wave {
             let (plan, database, slots) = (plan.clone(), database.clone(), slots.clone());
             loads.spawn(async move {
-                let _slot = slots.acquire().await.expect("the semaphore is never closed");
+                let _slot = slots
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed");
                 load_table(&database, plan, table).await
             });
         }

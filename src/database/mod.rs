@@ -5,10 +5,12 @@
 
 mod binaries;
 mod cluster;
+mod cluster_state;
 mod scratch;
 
 pub use binaries::ServerBinaries;
 pub use cluster::TempCluster;
+pub use cluster_state::{ClusterChange, ClusterState, CLUSTER_OBJECT_KINDS};
 pub use scratch::{ScratchDatabase, ServerChoice};
 
 use std::time::Duration;

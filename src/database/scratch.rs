@@ -67,6 +67,7 @@ impl ScratchDatabase {
             ServerChoice::Existing { url } => {
                 // Not echoed back when malformed: it may hold a password.
                 let admin = PgConnectOptions::from_str(&url).map_err(|_| Error::BadDatabaseUrl)?;
+                warn_if_superuser(&admin).await?;
                 let shown_as = format!(
                     "psql -h {} -p {} -U {} -d {name}",
                     admin.get_host(),
@@ -179,6 +180,11 @@ impl ScratchDatabase {
         self.keep = true;
     }
 
+    /// The name every database migverify made on this server starts with.
+    pub fn stem(&self) -> &str {
+        &self.stem
+    }
+
     pub fn connect_options(&self) -> &PgConnectOptions {
         &self.options
     }
@@ -239,6 +245,23 @@ impl ScratchDatabase {
             Err(_) => eprintln!("warning: could not drop the scratch database {label}"),
         }
     }
+}
+
+/// A superuser's migrations can reach every database, role and file of the server: say so once,
+/// up front, since the gate cannot stop them.
+async fn warn_if_superuser(admin: &PgConnectOptions) -> Result<()> {
+    let mut connection = connect(admin).await?;
+    let superuser: bool =
+        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&mut connection)
+            .await?;
+    if superuser {
+        tracing::warn!(
+            user = admin.get_username(),
+            "--database-url connects as a superuser: the migrations under test can reach every database, role, setting and file of that server; a role with CREATEDB alone is enough for migverify"
+        );
+    }
+    Ok(())
 }
 
 /// Drops databases whose sessions have ended; returns those it could not drop (still in use:

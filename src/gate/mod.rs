@@ -39,6 +39,8 @@ pub struct GateConfig {
     /// Text in a downgrade's error that declares its revision irreversible on purpose, such as
     /// `RuntimeError: Cannot downgrade`.
     pub irreversible_patterns: Vec<String>,
+    /// Kinds of cluster-wide objects (role, database, …) a step may create or drop.
+    pub allowed_cluster_changes: Vec<String>,
     /// A revision below the range under test that fails on its own fails the run, rather
     /// than being a warning on the way to the range.
     pub strict_history: bool,

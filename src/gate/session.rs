@@ -1,6 +1,7 @@
 //! What every gate sequence does: timed steps under the budget, snapshots, and schema checks
 //! recorded in the report.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -8,7 +9,7 @@ use serde_json::json;
 use sqlx::postgres::PgConnection;
 
 use crate::data::{self, RowDifference, SeedOptions, TableChecksum};
-use crate::database::{self, ScratchDatabase};
+use crate::database::{self, ClusterState, ScratchDatabase};
 use crate::error::Result;
 use crate::progress;
 use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
@@ -37,6 +38,10 @@ pub struct Session<'a> {
     irreversible_patterns: Vec<String>,
     /// The schema of the scratch database as it was created.
     empty: Snapshot,
+    /// What lives outside the scratch database, as the last step left it.
+    cluster: ClusterState,
+    /// Kinds of cluster-wide objects a step may change (`--allow-cluster-change`).
+    allowed_cluster_changes: Vec<String>,
     pub report: Report,
 }
 
@@ -114,6 +119,7 @@ impl<'a> Session<'a> {
         let report = Report::new(command, runner.kind().name(), config.budget.as_secs_f64());
         let mut observer = database.connect().await?;
         let empty = schema::introspect(&mut observer, &runner.bookkeeping_tables()).await?;
+        let cluster = ClusterState::read(&mut observer, database.stem()).await?;
         Ok(Session {
             observer,
             runner,
@@ -124,6 +130,8 @@ impl<'a> Session<'a> {
             ignore_tables: config.ignore_tables.clone(),
             irreversible_patterns: config.irreversible_patterns.clone(),
             empty,
+            cluster,
+            allowed_cluster_changes: config.allowed_cluster_changes.clone(),
             report,
         })
     }
@@ -246,7 +254,18 @@ impl<'a> Session<'a> {
         });
     }
 
+    /// A step, then a look outside the scratch database for what it changed there.
     async fn timed_step(&mut self, how: How, from: &Target, to: &Target) -> Result<Stepped> {
+        let stepped = self.step_under_budget(how, from, to).await?;
+        let subject = match how {
+            How::Rebuild => format!("rebuild of {to}"),
+            How::Upgrade | How::Downgrade => format!("{} of {}", how.name(), self.span(from, to)),
+        };
+        self.check_cluster_untouched(&subject).await?;
+        Ok(stepped)
+    }
+
+    async fn step_under_budget(&mut self, how: How, from: &Target, to: &Target) -> Result<Stepped> {
         let name = how.name();
         let options = self.database.connect_options().clone();
         let span = self.span(from, to);
@@ -317,6 +336,38 @@ impl<'a> Session<'a> {
             error,
         });
         Ok(stepped)
+    }
+
+    /// Fails `cluster_untouched` for what the step just made changed outside the scratch
+    /// database (a role, another database, an ALTER SYSTEM setting), unless allowed.
+    async fn check_cluster_untouched(&mut self, subject: &str) -> Result<()> {
+        let now = ClusterState::read(&mut self.observer, self.database.stem()).await?;
+        let changes = self.cluster.changes(&now);
+        self.cluster = now;
+        let found: Vec<String> = changes
+            .iter()
+            .filter(|(_, change)| !self.allowed_cluster_changes.contains(&change.kind))
+            .map(|(created, change)| change.describe(*created))
+            .collect();
+        if found.is_empty() {
+            return Ok(());
+        }
+        let kinds: BTreeSet<&str> = changes.iter().map(|(_, c)| c.kind.as_str()).collect();
+        let allow: Vec<String> = kinds
+            .iter()
+            .map(|kind| format!("--allow-cluster-change {kind}"))
+            .collect();
+        self.report.push_check(Check {
+            name: "cluster_untouched".to_string(),
+            status: CheckStatus::Fail,
+            message: format!(
+                "{subject} {}, outside the scratch database (allow it with {})",
+                found.join(", "),
+                allow.join(" ")
+            ),
+            details: json!({ "changes": found }),
+        });
+        Ok(())
     }
 
     pub async fn seed(&mut self, options: &SeedOptions) -> Result<()> {

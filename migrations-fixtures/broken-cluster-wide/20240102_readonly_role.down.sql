@@ -1,0 +1,2 @@
+REVOKE SELECT ON accounts FROM app_readonly;
+DROP ROLE app_readonly;

@@ -1,0 +1,2 @@
+-- no-transaction
+ALTER SYSTEM RESET work_mem;
