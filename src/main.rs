@@ -4,6 +4,9 @@ use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    if let Some(code) = migverify::database::reaper::run_if_asked() {
+        return ExitCode::from(code as u8);
+    }
     let cli = match migverify::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => error.exit(), // --help, --version

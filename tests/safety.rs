@@ -85,11 +85,14 @@ fn the_throwaway_cluster_is_private_to_the_user_running_it() {
     );
 }
 
-/// Starts a slow cycle, waits until the slow migration is running, and sends `signal`.
-fn interrupt_a_slow_migration(signal: Signal) {
-    let sandbox = Sandbox::new();
+/// Starts a slow cycle in `sandbox` (with `extra` arguments) and returns once the slow
+/// migration is running.
+fn start_a_slow_migration(sandbox: &Sandbox, extra: &[&str]) -> std::process::Child {
+    let slow = fixture("broken-slow");
+    let mut args = vec!["-v", "cycle", "-m", &slow];
+    args.extend_from_slice(extra);
     let mut child = sandbox
-        .command(&["-v", "cycle", "-m", &fixture("broken-slow")])
+        .command(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -108,7 +111,15 @@ fn interrupt_a_slow_migration(signal: Signal) {
             break;
         }
     }
+    child.stderr = Some(stderr.into_inner());
     std::thread::sleep(Duration::from_millis(500));
+    child
+}
+
+/// Starts a slow cycle, waits until the slow migration is running, and sends `signal`.
+fn interrupt_a_slow_migration(signal: Signal) {
+    let sandbox = Sandbox::new();
+    let child = start_a_slow_migration(&sandbox, &[]);
     assert!(
         !common::processes_mentioning(sandbox.path()).is_empty(),
         "the cluster runs mid-migration"
@@ -124,6 +135,81 @@ fn interrupt_a_slow_migration(signal: Signal) {
         run.elapsed
     );
     sandbox.assert_nothing_left();
+}
+
+/// Waits up to `limit` for `done`.
+fn within(limit: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
+}
+
+fn nothing_left(sandbox: &Sandbox) -> bool {
+    common::processes_mentioning(sandbox.path()).is_empty()
+        && std::fs::read_dir(sandbox.path()).unwrap().next().is_none()
+}
+
+#[test]
+fn sigkill_in_the_middle_of_a_migration_leaves_nothing_within_seconds() {
+    let sandbox = Sandbox::new();
+    let mut child = start_a_slow_migration(&sandbox, &[]);
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    assert!(
+        within(Duration::from_secs(15), || nothing_left(&sandbox)),
+        "left behind: {:?} in {:?}",
+        common::processes_mentioning(sandbox.path()),
+        std::fs::read_dir(sandbox.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_cluster_whose_run_and_reaper_were_both_killed_is_removed_by_the_next_run() {
+    let sandbox = Sandbox::new();
+    let mut child = start_a_slow_migration(&sandbox, &[]);
+    // The reaper names the cluster's directory on its command line; the postmaster's children
+    // do too, but are not migverify.
+    let exe = std::fs::read_link(format!("/proc/{}/exe", child.id())).unwrap();
+    let reapers: Vec<i32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| *pid != child.id() as i32)
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|raw| {
+                String::from_utf8_lossy(&raw).contains(&*sandbox.path().to_string_lossy())
+            })
+        })
+        .collect();
+    assert_eq!(reapers.len(), 1, "one reaper: {reapers:?}");
+    kill(Pid::from_raw(reapers[0]), Signal::SIGKILL).unwrap();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !common::processes_mentioning(sandbox.path()).is_empty(),
+        "the cluster outlives both"
+    );
+
+    let run = sandbox.gate("cycle", "pos", &["--rows", "10", "--no-full"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(
+        run.stderr
+            .contains("removed the throwaway cluster of a migverify run that died"),
+        "{}",
+        run.stderr
+    );
+    assert!(within(Duration::from_secs(5), || nothing_left(&sandbox)));
 }
 
 #[test]
@@ -496,5 +582,33 @@ async fn a_migration_that_drops_another_database_is_named_and_a_superuser_is_war
             .contains("--database-url connects as a superuser"),
         "{}",
         run.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_on_a_database_url_run_drops_its_scratch_database_within_seconds() {
+    let server = TempCluster::start(&ServerBinaries::locate().unwrap()).unwrap();
+    let url = format!(
+        "postgres://postgres@localhost/postgres?host={}&port={}",
+        server.socket_dir().display(),
+        server.port()
+    );
+    let sandbox = Sandbox::new();
+    let mut child = start_a_slow_migration(&sandbox, &["--database-url", &url]);
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    let scratch = "SELECT count(*) FROM pg_database WHERE datname LIKE 'migverify\\_%'";
+    assert_eq!(scalar(&mut admin, scratch).await, 1);
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while scalar(&mut admin, scratch).await > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        scalar(&mut admin, scratch).await,
+        0,
+        "the scratch database outlived migverify"
     );
 }

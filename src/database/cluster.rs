@@ -17,6 +17,7 @@ use sqlx::postgres::PgConnectOptions;
 use tempfile::TempDir;
 
 use super::binaries::ServerBinaries;
+use super::reaper::{self, Leftover, Reaper};
 use crate::error::{Error, Result};
 
 const SUPERUSER: &str = "postgres";
@@ -27,17 +28,24 @@ pub struct TempCluster {
     dir: Option<TempDir>,
     postmaster: Child,
     port: u16,
+    /// Removes the cluster if migverify is killed before it can.
+    reaper: Option<Reaper>,
 }
 
 impl TempCluster {
     pub fn start(binaries: &ServerBinaries) -> Result<Self> {
         let started = Instant::now();
+        reaper::remove_stale_clusters();
         let owner = ServerOwner::for_current_user()?;
         let dir = tempfile::Builder::new()
             .prefix("migverify-")
             .tempdir()
             .map_err(|e| Error::ClusterStart(format!("cannot create a temp dir: {e}")))?;
         owner.take_ownership(dir.path())?;
+        std::fs::write(
+            dir.path().join(reaper::OWNER_FILE),
+            std::process::id().to_string(),
+        )?;
         let data = dir.path().join("data");
 
         let initdb = owner
@@ -86,11 +94,17 @@ impl TempCluster {
             .spawn()
             .map_err(|e| Error::ClusterStart(format!("cannot run postgres: {e}")))?;
 
+        let reaper = Reaper::watch(Leftover::Cluster {
+            dir: dir.path(),
+            postmaster: postmaster.id(),
+        });
         let mut cluster = TempCluster {
             dir: Some(dir),
             postmaster,
             port,
+            reaper: None,
         };
+        cluster.reaper = reaper?;
         cluster.wait_until_ready(&data, &log_path)?;
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -149,7 +163,12 @@ impl TempCluster {
     /// Leaves the server running and its directory in place, for `--keep`.
     pub fn keep(mut self) {
         if let Some(dir) = self.dir.take() {
+            // A kept cluster is nobody's leftover: no later run may take it for one.
+            let _ = std::fs::remove_file(dir.path().join(reaper::OWNER_FILE));
             let _ = dir.keep();
+        }
+        if let Some(reaper) = self.reaper.take() {
+            reaper.stand_down();
         }
         std::mem::forget(self);
     }
@@ -179,6 +198,9 @@ impl Drop for TempCluster {
             if let Err(error) = dir.close() {
                 tracing::warn!(dir = %path.display(), %error, "could not remove the cluster directory");
             }
+        }
+        if let Some(reaper) = self.reaper.take() {
+            reaper.stand_down();
         }
     }
 }

@@ -6,6 +6,7 @@
 mod binaries;
 mod cluster;
 mod cluster_state;
+pub mod reaper;
 mod scratch;
 
 pub use binaries::ServerBinaries;

@@ -8,6 +8,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::ConnectOptions;
 
+use super::reaper::{Leftover, Reaper};
 use super::{connect, ServerBinaries, TempCluster};
 use crate::error::{Error, Result};
 use crate::sql::quote_ident;
@@ -32,6 +33,8 @@ pub struct ScratchDatabase {
     retired: Vec<String>,
     /// The next fresh database, being made.
     spare: Option<tokio::task::JoinHandle<Result<String>>>,
+    /// Drops the scratch databases on an existing server if migverify is killed before it can.
+    reaper: Option<Reaper>,
     /// The first scratch database's name, and how many fresh ones were named after it.
     stem: String,
     made: usize,
@@ -50,7 +53,7 @@ impl ScratchDatabase {
                 .sample_string(&mut rand::rng(), 10)
                 .to_lowercase()
         );
-        let (server, admin, shown_as) = match choice {
+        let (server, admin, shown_as, reaper) = match choice {
             ServerChoice::Throwaway => {
                 let binaries = ServerBinaries::locate()?;
                 let cluster = tokio::task::spawn_blocking(move || TempCluster::start(&binaries))
@@ -62,7 +65,7 @@ impl ScratchDatabase {
                     cluster.socket_dir().display(),
                     cluster.port()
                 );
-                (Server::Throwaway(cluster), admin, shown_as)
+                (Server::Throwaway(cluster), admin, shown_as, None)
             }
             ServerChoice::Existing { url } => {
                 // Not echoed back when malformed: it may hold a password.
@@ -74,7 +77,11 @@ impl ScratchDatabase {
                     admin.get_port(),
                     admin.get_username()
                 );
-                (Server::Existing, admin, shown_as)
+                let reaper = Reaper::watch(Leftover::Databases {
+                    url: &url,
+                    stem: &name,
+                })?;
+                (Server::Existing, admin, shown_as, reaper)
             }
         };
         // Until the database exists there is nothing to drop; `server` going out of scope on
@@ -96,6 +103,7 @@ impl ScratchDatabase {
             retired: Vec::new(),
             spare: None,
             made: 0,
+            reaper,
             admin: admin.clone(),
             options,
             shown_as,
@@ -301,16 +309,19 @@ impl Drop for ScratchDatabase {
             if let Server::Throwaway(cluster) = server {
                 cluster.keep();
             }
-            return;
-        }
-        match server {
-            // Stopping the cluster removes the database with it.
-            Server::Throwaway(cluster) => drop(cluster),
-            Server::Existing => {
-                for name in std::mem::take(&mut self.names) {
-                    Self::drop_on_existing_server(self.admin.clone(), name)
+        } else {
+            match server {
+                // Stopping the cluster removes the database with it.
+                Server::Throwaway(cluster) => drop(cluster),
+                Server::Existing => {
+                    for name in std::mem::take(&mut self.names) {
+                        Self::drop_on_existing_server(self.admin.clone(), name)
+                    }
                 }
             }
+        }
+        if let Some(reaper) = self.reaper.take() {
+            reaper.stand_down();
         }
     }
 }
