@@ -229,10 +229,15 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
         strict_history: args.strict_history,
     };
     let mut database = scratch_database(&args.database).await?;
-    let report = match which {
-        Gate::Cycle => gate::cycle(runner.as_mut(), &mut database, &config).await?,
-        Gate::Stairway => gate::stairway(runner.as_mut(), &mut database, &config).await?,
+    let outcome = match which {
+        Gate::Cycle => gate::cycle(runner.as_mut(), &mut database, &config).await,
+        Gate::Stairway => gate::stairway(runner.as_mut(), &mut database, &config).await,
     };
+    // A server that died or ran out of disk explains any failure the run met.
+    if let Some(trouble) = database.server_trouble() {
+        return Err(Error::ServerTrouble(trouble));
+    }
+    let report = outcome?;
     drop(database);
     match args.format {
         ReportFormat::Text => print!("{}", render_text(&report, color)),

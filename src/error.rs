@@ -85,6 +85,9 @@ pub enum Error {
     PythonUnavailable { python: PathBuf, message: String },
     #[error("throwaway PostgreSQL failed to start: {0}")]
     ClusterStart(String),
+    /// The server stopped or crashed under the run: its cause, not a verdict on the migrations.
+    #[error("{0}; nothing can be said of the migrations")]
+    ServerTrouble(String),
     #[error("cannot reach PostgreSQL at {url}: {message}")]
     Unreachable { url: String, message: String },
     #[error("database error: {0}")]
@@ -122,6 +125,7 @@ impl Error {
             | NoUnprivilegedUser
             | PythonUnavailable { .. }
             | ClusterStart(_)
+            | ServerTrouble(_)
             | Unreachable { .. }
             | Database(_)
             | Io(_) => exit_code::ENVIRONMENT,

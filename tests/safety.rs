@@ -612,3 +612,96 @@ async fn sigkill_on_a_database_url_run_drops_its_scratch_database_within_seconds
         "the scratch database outlived migverify"
     );
 }
+
+/// The postmaster of the one cluster in `sandbox`.
+fn postmaster_of(sandbox: &Sandbox) -> i32 {
+    let cluster = std::fs::read_dir(sandbox.path())
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap();
+    let pid_file = std::fs::read_to_string(cluster.path().join("data/postmaster.pid")).unwrap();
+    pid_file.lines().next().unwrap().trim().parse().unwrap()
+}
+
+/// Kills `victim` while the slow migration runs and expects exit 3 naming `cause`.
+fn kill_the_server_mid_step(victim: impl Fn(i32) -> Vec<i32>, cause: &str) {
+    let sandbox = Sandbox::new();
+    let child = start_a_slow_migration(&sandbox, &[]);
+    for pid in victim(postmaster_of(&sandbox)) {
+        kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+    }
+    let run = to_run(child.wait_with_output().unwrap(), Duration::ZERO);
+    run.assert_one_sentence(3, cause);
+    assert!(
+        run.stderr.contains("nothing can be said of the migrations"),
+        "{}",
+        run.output()
+    );
+    assert!(within(Duration::from_secs(10), || nothing_left(&sandbox)));
+}
+
+#[test]
+fn the_server_killed_mid_step_is_exit_3_naming_it_not_the_migration() {
+    kill_the_server_mid_step(
+        |postmaster| vec![postmaster],
+        "error: the PostgreSQL server stopped",
+    );
+}
+
+#[test]
+fn a_backend_killed_mid_step_is_exit_3_naming_the_crash() {
+    // The backends of the scratch database: the postmaster's children that name it.
+    let backends = |postmaster: i32| -> Vec<i32> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+            .filter(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let parent = stat
+                    .rsplit(')')
+                    .next()
+                    .and_then(|s| s.split_whitespace().nth(1));
+                parent == Some(&postmaster.to_string())
+                    && std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains("migverify_"))
+            })
+            .collect()
+    };
+    kill_the_server_mid_step(backends, "error: the PostgreSQL server crashed: ");
+}
+
+#[test]
+fn a_full_disk_while_seeding_is_exit_3_naming_it() {
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // A real small disk as TMPDIR: the cluster fills it while seeding.
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64m,mode=0755", "tmpfs"])
+        .arg(sandbox.path())
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "cannot mount a tmpfs");
+    let output = sandbox
+        .command(&["cycle", "-m", &fixture("pos"), "--rows", "1000000"])
+        .output()
+        .unwrap();
+    let run = to_run(output, Duration::ZERO);
+    let left = nothing_left(&sandbox);
+    let unmounted = std::process::Command::new("umount")
+        .arg(sandbox.path())
+        .status()
+        .unwrap();
+    assert!(unmounted.success());
+    run.assert_one_sentence(3, "No space left on device");
+    assert!(
+        run.stderr.starts_with("error: the PostgreSQL server"),
+        "{}",
+        run.output()
+    );
+    assert!(left, "the full disk kept something");
+}

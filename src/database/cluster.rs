@@ -141,6 +141,26 @@ impl TempCluster {
         }
     }
 
+    /// Why the server is in trouble, from its log: it stopped, a backend crashed (the server
+    /// then restarts every session), or the disk is full.
+    pub fn trouble(&mut self) -> Option<String> {
+        let stopped = matches!(self.postmaster.try_wait(), Ok(Some(_)));
+        let log =
+            std::fs::read_to_string(self.socket_dir().join("postgres.log")).unwrap_or_default();
+        // The root cause first: a full disk makes a backend PANIC, which makes it abort.
+        let cause = ["No space left on device", "PANIC:", "terminated by signal"]
+            .iter()
+            .find_map(|sign| log.lines().rev().map(str::trim).find(|line| line.contains(sign)));
+        match (stopped, cause) {
+            (true, cause) => Some(format!(
+                "the PostgreSQL server stopped: {}",
+                cause.unwrap_or_else(|| log.lines().last().unwrap_or("its log says nothing"))
+            )),
+            (false, Some(cause)) => Some(format!("the PostgreSQL server crashed: {cause}")),
+            (false, None) => None,
+        }
+    }
+
     pub fn socket_dir(&self) -> &Path {
         self.dir
             .as_ref()

@@ -188,6 +188,15 @@ impl ScratchDatabase {
         self.keep = true;
     }
 
+    /// Why the server cannot be trusted with the run any more (it stopped, crashed or ran out
+    /// of disk), from the throwaway cluster's log; `None` when nothing says so.
+    pub fn server_trouble(&mut self) -> Option<String> {
+        match &mut self.server {
+            Some(Server::Throwaway(cluster)) => cluster.trouble(),
+            _ => None,
+        }
+    }
+
     /// The name every database migverify made on this server starts with.
     pub fn stem(&self) -> &str {
         &self.stem
