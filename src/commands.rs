@@ -4,8 +4,6 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use sqlx::postgres::PgConnectOptions;
-
 use crate::cli::{
     Command, DatabaseArgs, Format, GateArgs, ProjectArgs, ReportFormat, SeedArgs, DEFAULT_BUDGET,
     DEFAULT_ROWS, DEFAULT_SEED,
@@ -142,6 +140,24 @@ async fn scratch_database(args: &DatabaseArgs) -> Result<ScratchDatabase> {
     ScratchDatabase::create(choice, args.keep).await
 }
 
+/// Checks that a report can be written to `path` before any work is done for it: the file is
+/// opened for appending (created if missing, and then removed again).
+fn check_writable(path: &Path) -> Result<()> {
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(|source| Error::WriteFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 async fn revisions(project: &ProjectArgs, format: Format) -> Result<Verdict> {
     let runner = open_runner(project, None).await?;
     let revisions = runner.revisions().all();
@@ -181,6 +197,12 @@ enum Gate {
 }
 
 async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
+    for path in [&args.report, &args.markdown].into_iter().flatten() {
+        check_writable(path)?;
+    }
+    if let Some(url) = &args.database.database_url {
+        database::parse_url(url)?;
+    }
     let mut runner = open_runner(&args.project, args.database.database_url.as_deref()).await?;
     let range = match which {
         Gate::Cycle => gate::cycle_range,
@@ -321,6 +343,9 @@ async fn diff(
     for (side, spec) in specs.iter().enumerate() {
         if Path::new(spec).is_file() {
             snapshots[side] = Some(Snapshot::read(Path::new(spec))?);
+        } else if spec.contains('/') || spec.ends_with(".txt") {
+            // A path, not a revision id: say so rather than look for migrations.
+            return Err(Error::MissingSnapshotFile(spec.to_string()));
         } else {
             revisions.push((side, *spec));
         }
@@ -405,29 +430,23 @@ async fn seed(
 
 /// `checksum`: read-only figures of every table of a database migverify did not create.
 async fn checksum(url: &str, only: &[String], format: Format) -> Result<Verdict> {
-    let options = url
-        .parse::<PgConnectOptions>()
-        .map_err(|_| Error::BadDatabaseUrl)?;
+    let options = database::parse_url(url)?;
     let mut connection = database::connect(&options).await?;
     sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         .execute(&mut connection)
         .await?;
     let mut tables = schema::load_tables(&mut connection, runner::BOOKKEEPING_TABLES).await?;
     if !only.is_empty() {
-        let named = |table: &schema::Table, name: &str| {
-            table.name == name
-                || table
-                    .name
-                    .rsplit_once('.')
-                    .is_some_and(|(_, bare)| bare == name)
-        };
         if let Some(unknown) = only
             .iter()
-            .find(|name| !tables.iter().any(|t| named(t, name)))
+            .find(|name| schema::find_table(&tables, name).is_none())
         {
             return Err(Error::UnknownTable(unknown.clone()));
         }
-        tables.retain(|table| only.iter().any(|name| named(table, name)));
+        tables.retain(|table| {
+            only.iter()
+                .any(|name| schema::names_table(&table.name, name))
+        });
     }
     let checksums = data::checksum_tables(&mut connection, &tables).await?;
     match format {

@@ -21,6 +21,12 @@ pub enum Error {
     // Bad input: exit 2.
     #[error("migration directory {0} does not exist")]
     MissingDirectory(PathBuf),
+    #[error("{0} is a file, not a migration directory")]
+    NotADirectory(PathBuf),
+    #[error("{0} is neither a snapshot file nor a revision: no such file")]
+    MissingSnapshotFile(String),
+    #[error("{what} {path} does not exist")]
+    MissingFile { what: &'static str, path: PathBuf },
     #[error(
         "no migrations found in {0} (expected <version>_<name>.sql or .up.sql/.down.sql files)"
     )]
@@ -35,6 +41,12 @@ pub enum Error {
     MissingSnapshotDirectory(PathBuf),
     #[error("no table {0:?} in that database")]
     UnknownTable(String),
+    #[error("{option} {name}: {why}")]
+    UnknownName {
+        option: &'static str,
+        name: String,
+        why: String,
+    },
     #[error("unknown revision {0:?} (run `migverify revisions` to list them)")]
     UnknownRevision(String),
     #[error("revision {0:?} is ambiguous: it is a prefix of {1}")]
@@ -106,11 +118,15 @@ impl Error {
             ) => exit_code::ENVIRONMENT,
             Migration(_) => exit_code::CHECK_FAILED,
             MissingDirectory(_)
+            | NotADirectory(_)
+            | MissingSnapshotFile(_)
+            | MissingFile { .. }
             | NoMigrations(_)
             | MalformedMigration { .. }
             | BadDatabaseUrl
             | MissingSnapshotDirectory(_)
             | UnknownTable(_)
+            | UnknownName { .. }
             | UnknownRevision(_)
             | AmbiguousRevision(..)
             | EmptyRange { .. }

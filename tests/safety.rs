@@ -438,6 +438,90 @@ fn bad_input_gets_exit_2_and_one_sentence() {
             vec!["snapshot", "head", "--dir", "x", "-m", &pos],
             "cannot be used with",
         ),
+        (
+            vec!["cycle", "-m", &pos, "--database-url", "mysql://app@db/shop"],
+            "is not a PostgreSQL URL",
+        ),
+        (
+            vec!["cycle", "-m", &pos, "--database-url", "http://db/"],
+            "is not a PostgreSQL URL",
+        ),
+        (
+            vec![
+                "cycle",
+                "-m",
+                &pos,
+                "--rows",
+                "10",
+                "--values",
+                "stores.nosuch=a,b",
+            ],
+            "--values stores.nosuch: public.stores has no column nosuch",
+        ),
+        (
+            vec![
+                "cycle",
+                "-m",
+                &pos,
+                "--rows",
+                "10",
+                "--values",
+                "nosuch.col=1",
+            ],
+            "--values nosuch.col: no table nosuch to seed",
+        ),
+        (
+            vec![
+                "cycle",
+                "-m",
+                &pos,
+                "--rows",
+                "10",
+                "--table-rows",
+                "nosuch=5",
+            ],
+            "--table-rows nosuch: no such table to seed",
+        ),
+        (
+            vec![
+                "cycle",
+                "-m",
+                &pos,
+                "--rows",
+                "10",
+                "--ignore-table",
+                "nosuch",
+            ],
+            "--ignore-table nosuch: no such table",
+        ),
+        (
+            vec!["cycle", "-m", &pos, "--alembic-ini", "/nonexistent.ini"],
+            "--alembic-ini /nonexistent.ini does not exist",
+        ),
+        (
+            vec!["cycle", "-m", "Cargo.toml"],
+            "Cargo.toml is a file, not a migration directory",
+        ),
+        (
+            vec![
+                "diff",
+                "/nonexistent/a.txt",
+                "/nonexistent/b.txt",
+                "-m",
+                &pos,
+            ],
+            "/nonexistent/a.txt is neither a snapshot file nor a revision",
+        ),
+        (
+            vec![
+                "cycle",
+                "-m",
+                &pos,
+                "--report",
+                "/nonexistent/dir/report.json",
+            ],
+            "cannot write /nonexistent/dir/report.json",
+        ),
     ] {
         assert_one_clear_sentence(&args, 2, culprit);
     }

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::checks::{apply_check, Bounds};
 use crate::error::{Error, Result};
-use crate::schema::{DataType, Table};
+use crate::schema::{find_table, DataType, Table};
 
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
@@ -92,6 +92,7 @@ pub fn plan_beside(
     options: &SeedOptions,
     existing: &HashMap<String, Existing>,
 ) -> Result<Plan> {
+    check_names(tables, options)?;
     let order = load_order(tables)?;
     let position: HashMap<&str, usize> = order
         .iter()
@@ -303,6 +304,51 @@ pub fn plan_beside(
         tables: planned,
         seed: options.seed,
     })
+}
+
+/// Every table and column the options name exists: a misspelt one would otherwise be ignored.
+fn check_names(tables: &[Table], options: &SeedOptions) -> Result<()> {
+    let unknown = |option: &'static str, name: &str, why: String| Error::UnknownName {
+        option,
+        name: name.to_string(),
+        why,
+    };
+    for name in options.table_rows.keys() {
+        if find_table(tables, name).is_none() {
+            return Err(unknown(
+                "--table-rows",
+                name,
+                "no such table to seed".to_string(),
+            ));
+        }
+    }
+    for name in options.values.keys() {
+        let Some((table, column)) = name.rsplit_once('.') else {
+            return Err(unknown(
+                "--values",
+                name,
+                "expected TABLE.COLUMN".to_string(),
+            ));
+        };
+        match find_table(tables, table) {
+            None => {
+                return Err(unknown(
+                    "--values",
+                    name,
+                    format!("no table {table} to seed"),
+                ))
+            }
+            Some(found) if found.column(column).is_none() => {
+                return Err(unknown(
+                    "--values",
+                    name,
+                    format!("{} has no column {column}", found.name),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Parents before children (Kahn's algorithm over foreign keys); a cycle is broken at the

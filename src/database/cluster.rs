@@ -150,7 +150,12 @@ impl TempCluster {
         // The root cause first: a full disk makes a backend PANIC, which makes it abort.
         let cause = ["No space left on device", "PANIC:", "terminated by signal"]
             .iter()
-            .find_map(|sign| log.lines().rev().map(str::trim).find(|line| line.contains(sign)));
+            .find_map(|sign| {
+                log.lines()
+                    .rev()
+                    .map(str::trim)
+                    .find(|line| line.contains(sign))
+            });
         match (stopped, cause) {
             (true, cause) => Some(format!(
                 "the PostgreSQL server stopped: {}",

@@ -23,6 +23,16 @@ use crate::error::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A server URL as sqlx reads it, refused unless it is a PostgreSQL one (sqlx takes any
+/// scheme). Not echoed back when malformed: it may hold a password.
+pub fn parse_url(url: &str) -> Result<PgConnectOptions> {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    if !matches!(scheme, Some("postgres" | "postgresql")) {
+        return Err(Error::BadDatabaseUrl);
+    }
+    std::str::FromStr::from_str(url).map_err(|_| Error::BadDatabaseUrl)
+}
+
 /// One sentence for a sqlx error, without the driver's debug noise.
 pub fn describe_sqlx_error(error: &sqlx::Error) -> String {
     match error {

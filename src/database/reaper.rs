@@ -144,9 +144,7 @@ fn drop_databases(url: &str, stem: &str) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        use std::str::FromStr;
-        let options =
-            sqlx::postgres::PgConnectOptions::from_str(url).map_err(|_| Error::BadDatabaseUrl)?;
+        let options = super::parse_url(url)?;
         let mut connection = super::connect(&options).await?;
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT datname::text FROM pg_database WHERE left(datname, length($1)) = $1",

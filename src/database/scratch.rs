@@ -1,7 +1,6 @@
 //! The scratch database a run migrates: `migverify_<random>`, on a throwaway cluster or on the
 //! server of `--database-url`. It is dropped (or the cluster stopped) when this value is dropped.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use rand::distr::{Alphanumeric, SampleString};
@@ -69,7 +68,7 @@ impl ScratchDatabase {
             }
             ServerChoice::Existing { url } => {
                 // Not echoed back when malformed: it may hold a password.
-                let admin = PgConnectOptions::from_str(&url).map_err(|_| Error::BadDatabaseUrl)?;
+                let admin = super::parse_url(&url)?;
                 warn_if_superuser(&admin).await?;
                 let shown_as = format!(
                     "psql -h {} -p {} -U {} -d {name}",

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::data::{RowDifference, RowIdentity, TableChecksum};
 use crate::report::{Check, CheckStatus, TableFigures};
+use crate::schema::names_table;
 
 /// `--allow-change TABLE[.COLUMN]`: tables and columns an upgrade is meant to change.
 #[derive(Debug, Clone, Default)]
@@ -20,12 +21,12 @@ impl AllowedChanges {
     }
 
     fn allows(&self, table: &str, column: Option<&str>) -> bool {
-        let bare = table.rsplit_once('.').map_or(table, |(_, name)| name);
-        self.entries.iter().any(|entry| {
-            [table, bare].iter().any(|name| {
-                entry == name || column.is_some_and(|column| *entry == format!("{name}.{column}"))
-            })
-        })
+        self.entries.iter().any(|entry| match column {
+            None => names_table(table, entry),
+            Some(column) => entry
+                .rsplit_once('.')
+                .is_some_and(|(named, col)| col.replace('"', "") == column && names_table(table, named)),
+        } || names_table(table, entry))
     }
 }
 

@@ -371,6 +371,20 @@ impl<'a> Session<'a> {
     }
 
     pub async fn seed(&mut self, options: &SeedOptions) -> Result<()> {
+        // A misspelt --ignore-table would otherwise seed and check the table it meant to leave.
+        let tables =
+            schema::load_tables(&mut self.observer, &self.runner.bookkeeping_tables()).await?;
+        if let Some(unknown) = self
+            .ignore_tables
+            .iter()
+            .find(|name| schema::find_table(&tables, name).is_none())
+        {
+            return Err(crate::error::Error::UnknownName {
+                option: "--ignore-table",
+                name: unknown.clone(),
+                why: "no such table where the data is seeded".to_string(),
+            });
+        }
         let skip = self.data_skip();
         data::seed(
             &mut self.observer,

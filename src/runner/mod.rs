@@ -183,8 +183,17 @@ pub async fn open(
     forced: Option<Kind>,
     options: &RunnerOptions,
 ) -> Result<Box<dyn Runner>> {
+    if dir.is_file() {
+        return Err(Error::NotADirectory(dir.to_path_buf()));
+    }
     if !dir.is_dir() {
         return Err(Error::MissingDirectory(dir.to_path_buf()));
+    }
+    if let Some(ini) = options.alembic_ini.as_ref().filter(|ini| !ini.is_file()) {
+        return Err(Error::MissingFile {
+            what: "--alembic-ini",
+            path: ini.clone(),
+        });
     }
     let kind = match forced {
         Some(kind) => kind,

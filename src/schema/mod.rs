@@ -12,4 +12,6 @@ pub use canonical::{SchemaObject, Snapshot};
 pub use compare::{compare, Comparison};
 pub use diff::unified_diff;
 pub use introspect::introspect;
-pub use tables::{load_tables, Column, DataType, ForeignKey, Table, UniqueKey};
+pub use tables::{
+    find_table, load_tables, names_table, Column, DataType, ForeignKey, Table, UniqueKey,
+};

@@ -98,6 +98,21 @@ pub struct Table {
     pub checks: Vec<CheckConstraint>,
 }
 
+/// Whether `name`, as a user writes a table in any option (`orders`, `public.orders`,
+/// `"Order"`, `app."Order"`), names the table `qualified` (as the server prints it).
+pub fn names_table(qualified: &str, name: &str) -> bool {
+    let (qualified, name) = (qualified.replace('"', ""), name.replace('"', ""));
+    qualified == name
+        || qualified
+            .rsplit_once('.')
+            .is_some_and(|(_, bare)| bare == name)
+}
+
+/// The table `name` names (see `names_table`).
+pub fn find_table<'t>(tables: &'t [Table], name: &str) -> Option<&'t Table> {
+    tables.iter().find(|t| names_table(&t.name, name))
+}
+
 impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
