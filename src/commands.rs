@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::cli::{
     Command, DatabaseArgs, Format, GateArgs, ProjectArgs, ReportFormat, SeedArgs, DEFAULT_BUDGET,
@@ -116,8 +117,13 @@ async fn run(mut command: Command, color: bool, config: Option<PathBuf>) -> Resu
 }
 
 /// Opens the project's runner; `database_url` is the server its migrations will run on, if the
-/// user named one.
-async fn open_runner(project: &ProjectArgs, database_url: Option<&str>) -> Result<Box<dyn Runner>> {
+/// user named one, and `budget` the per-step budget of a gate (the runner's start-up gets no
+/// longer than a step).
+async fn open_runner(
+    project: &ProjectArgs,
+    database_url: Option<&str>,
+    budget: Option<Duration>,
+) -> Result<Box<dyn Runner>> {
     let mut env = project.env.clone();
     if let Some(password) = database_url.and_then(database::password_in_url) {
         env.push(("PGPASSWORD".to_string(), password));
@@ -128,6 +134,7 @@ async fn open_runner(project: &ProjectArgs, database_url: Option<&str>) -> Resul
         x: project.x.clone(),
         env,
         url_options: project.url_options.clone(),
+        startup_timeout: budget,
     };
     runner::open(&project.migrations, project.kind, &options).await
 }
@@ -159,7 +166,7 @@ fn check_writable(path: &Path) -> Result<()> {
 }
 
 async fn revisions(project: &ProjectArgs, format: Format) -> Result<Verdict> {
-    let runner = open_runner(project, None).await?;
+    let runner = open_runner(project, None, None).await?;
     let revisions = runner.revisions().all();
     match format {
         Format::Json => println!(
@@ -203,7 +210,12 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
     if let Some(url) = &args.database.database_url {
         database::parse_url(url)?;
     }
-    let mut runner = open_runner(&args.project, args.database.database_url.as_deref()).await?;
+    let mut runner = open_runner(
+        &args.project,
+        args.database.database_url.as_deref(),
+        Some(args.budget.unwrap_or(DEFAULT_BUDGET)),
+    )
+    .await?;
     let range = match which {
         Gate::Cycle => gate::cycle_range,
         Gate::Stairway => gate::stairway_range,
@@ -292,7 +304,7 @@ async fn snapshot_one(
     revision: Option<&str>,
     out: Option<&Path>,
 ) -> Result<Verdict> {
-    let mut runner = open_runner(project, database.database_url.as_deref()).await?;
+    let mut runner = open_runner(project, database.database_url.as_deref(), None).await?;
     let target = runner.revisions().resolve(revision.unwrap_or("head"))?;
     let database = scratch_database(database).await?;
     let snapshot = snapshot_at(runner.as_mut(), &database, &target).await?;
@@ -310,7 +322,7 @@ async fn snapshot_all(
     database: &DatabaseArgs,
     dir: &Path,
 ) -> Result<Verdict> {
-    let mut runner = open_runner(project, database.database_url.as_deref()).await?;
+    let mut runner = open_runner(project, database.database_url.as_deref(), None).await?;
     std::fs::create_dir_all(dir).map_err(|source| Error::WriteFile {
         path: dir.to_path_buf(),
         source,
@@ -351,7 +363,7 @@ async fn diff(
         }
     }
     if !revisions.is_empty() {
-        let mut runner = open_runner(project, database.database_url.as_deref()).await?;
+        let mut runner = open_runner(project, database.database_url.as_deref(), None).await?;
         let mut targets = revisions
             .into_iter()
             .map(|(side, spec)| Ok((side, runner.revisions().resolve(spec)?)))
@@ -407,7 +419,7 @@ async fn seed(
     database_url: Option<String>,
     args: &SeedArgs,
 ) -> Result<Verdict> {
-    let mut runner = open_runner(project, database_url.as_deref()).await?;
+    let mut runner = open_runner(project, database_url.as_deref(), None).await?;
     let target = runner.revisions().resolve(at)?;
     // Kept only once seeded: a failure on the way cleans up like any other run.
     let mut database = scratch_database(&DatabaseArgs {

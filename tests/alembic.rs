@@ -443,3 +443,41 @@ fn revisions_with_python(script: &str) -> common::Run {
         &python.display().to_string(),
     ])
 }
+
+#[test]
+fn a_step_sleeping_in_python_is_stopped_at_the_budget_plus_a_short_grace() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.gate(
+        "cycle",
+        "broken-alembic-sleeps",
+        &["--rows", "10", "--budget", "3"],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    let report = run.json();
+    assert_eq!(step_statuses(&report), ["ok", "over_budget"]);
+    let seconds = report["steps"][1]["seconds"].as_f64().unwrap();
+    assert!(seconds < 5.5, "stopped after {seconds}s with a 3s budget");
+}
+
+#[test]
+fn an_interpreter_that_never_answers_is_exit_3_within_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let silent = dir.path().join("python");
+    std::fs::write(&silent, "#!/bin/sh\nexec sleep 600\n").unwrap();
+    std::fs::set_permissions(&silent, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = Sandbox::new().run(&[
+        "cycle",
+        "-m",
+        &fixture("pos-alembic"),
+        "--python",
+        &silent.display().to_string(),
+        "--budget",
+        "2",
+    ]);
+    run.assert_one_sentence(3, "did not say it was ready within 2s");
+    assert!(
+        run.elapsed < std::time::Duration::from_secs(10),
+        "{:?}",
+        run.elapsed
+    );
+}

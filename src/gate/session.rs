@@ -20,8 +20,8 @@ use super::data_checks::{data_check, DataComparison, DataFinding};
 use super::GateConfig;
 
 /// How long a cancelled step may take to give up before its session is terminated, and again
-/// before migverify stops waiting for it.
-const CANCEL_GRACE: Duration = Duration::from_secs(3);
+/// before migverify stops it where it runs (the runner's own process).
+const CANCEL_GRACE: Duration = Duration::from_secs(1);
 
 pub struct Session<'a> {
     runner: &'a mut dyn Runner,
@@ -273,18 +273,42 @@ impl<'a> Session<'a> {
         tracing::info!(%from, %to, "{name}");
         let progress = progress::spinner(format!("{name} {from} → {to}"));
 
-        let runner = &mut *self.runner;
-        let work = async move {
-            match how {
-                How::Rebuild => runner::deploy(runner, &options, to).await,
-                How::Upgrade | How::Downgrade => runner::migrate(runner, &options, to).await,
+        let (outcome, abandoned) = {
+            let runner = &mut *self.runner;
+            let work = async move {
+                match how {
+                    How::Rebuild => runner::deploy(runner, &options, to).await,
+                    How::Upgrade | How::Downgrade => runner::migrate(runner, &options, to).await,
+                }
+            };
+            tokio::pin!(work);
+            let outcome = tokio::select! {
+                outcome = &mut work => Some(outcome),
+                _ = tokio::time::sleep(self.budget) => None,
+            };
+            match outcome {
+                Some(outcome) => (Some(outcome), false),
+                None => {
+                    // Cancel every statement on the scratch database (per statement timeouts
+                    // would let a migration of many statements run on), then end the sessions.
+                    let mut ended = false;
+                    for terminate in [false, true] {
+                        self.database
+                            .cancel_other_sessions(&mut self.observer, terminate)
+                            .await?;
+                        if tokio::time::timeout(CANCEL_GRACE, &mut work).await.is_ok() {
+                            ended = true;
+                            break;
+                        }
+                    }
+                    (None, !ended)
+                }
             }
         };
-        tokio::pin!(work);
-        let outcome = tokio::select! {
-            outcome = &mut work => Some(outcome),
-            _ = tokio::time::sleep(self.budget) => None,
-        };
+        if abandoned {
+            // Still running outside the server's reach (a migration sleeping in Python).
+            self.runner.abandon();
+        }
         let (status, error, stepped) = match outcome {
             // Not a finding about the migrations: the run cannot go on anywhere safe.
             Some(Err(error @ (StepError::ElsewhereMigrated { .. } | StepError::EnvPy(_)))) => {
@@ -309,16 +333,6 @@ impl<'a> Session<'a> {
                 (StepStatus::Error, Some(error.to_string()), stepped)
             }
             None => {
-                // Cancel every statement on the scratch database: per statement timeouts
-                // would let a migration of many statements run on.
-                for terminate in [false, true] {
-                    self.database
-                        .cancel_other_sessions(&mut self.observer, terminate)
-                        .await?;
-                    if tokio::time::timeout(CANCEL_GRACE, &mut work).await.is_ok() {
-                        break;
-                    }
-                }
                 let message = format!(
                     "{span} ran past the budget of {}s and was cancelled",
                     self.budget.as_secs_f64()

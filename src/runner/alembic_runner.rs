@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -16,9 +17,15 @@ use super::{Kind, Revision, Revisions, Runner, RunnerOptions, StepError, Target}
 use crate::error::{Error, Result};
 
 const HELPER: &str = include_str!("alembic_helper.py");
+/// How long the project's interpreter may take to import alembic and say it is ready.
+const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct AlembicRunner {
-    helper: Helper,
+    /// `None` once a step was abandoned at the budget: the next request starts another.
+    helper: Option<Helper>,
+    launch: Launch,
+    /// The PostgreSQL driver the project's interpreter has, for SQLAlchemy URLs.
+    driver: String,
     revisions: Revisions,
     /// Databases env.py has been seen to reach as asked; see `verify_env_py`.
     verified: Vec<String>,
@@ -34,21 +41,33 @@ struct Helper {
     _process: Child,
     requests: ChildStdin,
     replies: Lines<BufReader<ChildStdout>>,
-    /// The PostgreSQL driver the project's interpreter has, for SQLAlchemy URLs.
     driver: String,
     /// Drains the helper's stderr (where migrations print too) and gives back its last line
     /// once the helper is gone, to say why it went.
     last_words: Option<JoinHandle<Option<String>>>,
 }
 
+/// How to start the helper: once at open, and again after a step was abandoned.
+struct Launch {
+    python: PathBuf,
+    project: PathBuf,
+    ini: PathBuf,
+    env: Vec<(String, String)>,
+    url_options: Vec<String>,
+    /// How long the interpreter may take to say it is ready.
+    startup_timeout: Duration,
+}
+
 impl Helper {
-    async fn start(
-        python: &Path,
-        project: &Path,
-        ini: &Path,
-        env: &[(String, String)],
-        url_options: &[String],
-    ) -> Result<Self> {
+    async fn start(launch: &Launch) -> Result<Self> {
+        let Launch {
+            python,
+            project,
+            ini,
+            env,
+            url_options,
+            startup_timeout,
+        } = launch;
         let unavailable = |message: String| Error::PythonUnavailable {
             python: python.to_path_buf(),
             message,
@@ -86,10 +105,18 @@ impl Helper {
             driver: String::new(),
             last_words: Some(last_words),
         };
-        let hello = helper.reply().await.map_err(|error| match error {
-            StepError::Helper(message) => unavailable(format!("it {message}")),
-            other => unavailable(other.to_string()),
-        })?;
+        let hello = match tokio::time::timeout(*startup_timeout, helper.reply()).await {
+            Ok(hello) => hello.map_err(|error| match error {
+                StepError::Helper(message) => unavailable(format!("it {message}")),
+                other => unavailable(other.to_string()),
+            })?,
+            Err(_) => {
+                return Err(unavailable(format!(
+                    "it did not say it was ready within {}s",
+                    startup_timeout.as_secs_f64()
+                )))
+            }
+        };
         if hello["ok"] != true {
             return Err(unavailable(
                 hello["error"]
@@ -140,8 +167,17 @@ impl AlembicRunner {
             Some(ini) => std::path::absolute(ini)?,
             None => std::path::absolute(dir)?.join("alembic.ini"),
         };
-        let mut helper =
-            Helper::start(&python, dir, &ini, &options.env, &options.url_options).await?;
+        let launch = Launch {
+            python,
+            project: dir.to_path_buf(),
+            ini,
+            env: options.env.clone(),
+            url_options: options.url_options.clone(),
+            startup_timeout: options
+                .startup_timeout
+                .map_or(DEFAULT_STARTUP_TIMEOUT, |t| t.min(DEFAULT_STARTUP_TIMEOUT)),
+        };
+        let mut helper = Helper::start(&launch).await?;
         let listed = helper
             .call(json!({ "op": "revisions" }))
             .await
@@ -159,7 +195,9 @@ impl AlembicRunner {
             return Err(Error::NoMigrations(dir.to_path_buf()));
         }
         Ok(AlembicRunner {
-            helper,
+            driver: helper.driver.clone(),
+            helper: Some(helper),
+            launch,
             revisions: Revisions::new(revisions),
             verified: Vec::new(),
             x: options.x.clone(),
@@ -168,7 +206,24 @@ impl AlembicRunner {
     }
 
     fn url(&self, database: &PgConnectOptions) -> String {
-        sqlalchemy_url(database, &self.helper.driver)
+        sqlalchemy_url(database, &self.driver)
+    }
+
+    /// Sends a request to the helper, starting it again first if a step was abandoned.
+    async fn call(&mut self, request: Value) -> std::result::Result<Value, StepError> {
+        if self.helper.is_none() {
+            let helper = Helper::start(&self.launch)
+                .await
+                .map_err(|e| StepError::Helper(format!("could not be started again: {e}")))?;
+            // The new helper has not seen env.py yet: let it look again.
+            self.verified.clear();
+            self.helper = Some(helper);
+        }
+        self.helper
+            .as_mut()
+            .expect("started above")
+            .call(request)
+            .await
     }
 
     /// Before the first migration on a database, runs env.py read-only and checks that it
@@ -183,7 +238,6 @@ impl AlembicRunner {
             return Ok(());
         }
         let reply = self
-            .helper
             .call(json!({ "op": "probe", "url": self.url(database), "x": self.x }))
             .await?;
         let reached: Vec<String> = reply["databases"]
@@ -234,7 +288,6 @@ impl AlembicRunner {
     ) -> std::result::Result<(), StepError> {
         self.verify_env_py(database).await?;
         let reply = self
-            .helper
             .call(json!({ "op": op, "url": self.url(database), "revision": revision, "x": self.x }))
             .await?;
         if reply["ok"] == true {
@@ -287,7 +340,6 @@ impl Runner for AlembicRunner {
         database: &PgConnectOptions,
     ) -> std::result::Result<Vec<String>, StepError> {
         let reply = self
-            .helper
             .call(json!({ "op": "current", "url": self.url(database) }))
             .await?;
         if reply["ok"] != true {
@@ -322,15 +374,19 @@ impl Runner for AlembicRunner {
         self.step(database, "revert", &revision.id).await
     }
 
+    fn abandon(&mut self) {
+        // Dropping the helper kills it: a Python sleeping in a migration ignores the server's
+        // cancel.
+        self.helper = None;
+    }
+
     async fn upgrade_at_once(
         &mut self,
         database: &PgConnectOptions,
         target: &Target,
     ) -> std::result::Result<bool, StepError> {
         self.verify_env_py(database).await?;
-        let reply = self
-            .helper
-            .call(json!({ "op": "upgrade", "url": self.url(database), "heads": target.heads(), "x": self.x }))
+        let reply = self.call(json!({ "op": "upgrade", "url": self.url(database), "heads": target.heads(), "x": self.x }))
             .await?;
         match reply["ok"] == true {
             true => Ok(true),

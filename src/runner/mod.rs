@@ -91,6 +91,12 @@ pub trait Runner: Send {
     /// Lets go of any connection kept between steps: its database is about to be dropped.
     fn disconnect(&mut self) {}
 
+    /// The step in flight was given up at the budget: stop whatever still runs it (a process
+    /// that ignores the server's cancel), so that the next step starts clean.
+    fn abandon(&mut self) {
+        self.disconnect();
+    }
+
     /// Takes an empty database to `target` in one command, as a fresh deploy with the tool
     /// does (alembic's `upgrade`). Returns false for a tool whose deploy applies one revision
     /// at a time, which `migrate` already does.
@@ -175,6 +181,8 @@ pub struct RunnerOptions {
     /// Main options of alembic.ini that take the scratch database's URL, besides
     /// `sqlalchemy.url` and `url`.
     pub url_options: Vec<String>,
+    /// How long alembic's interpreter may take to start (default 60 s).
+    pub startup_timeout: Option<std::time::Duration>,
 }
 
 /// Finds the migration project in `dir` and opens the runner for its kind.

@@ -1,0 +1,1 @@
+../pos-alembic/env.py

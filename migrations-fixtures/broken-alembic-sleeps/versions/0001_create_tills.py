@@ -1,0 +1,1 @@
+../../broken-alembic-leaves-column/versions/0001_create_tills.py
