@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use bytes::{BufMut, BytesMut};
-use common::{failed_checks, fixture, Sandbox};
+use common::{failed_checks, fields, fixture, Sandbox};
 use migverify::data::{self, SeedOptions};
 use migverify::database::{ScratchDatabase, ServerChoice};
 use migverify::runner::{self, Runner, SqlxRunner, Target};
@@ -834,4 +834,44 @@ fn a_hundred_tables_in_one_wave_seed_within_the_servers_connections() {
     ]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert_eq!(run.json()["tables"].as_array().unwrap().len(), 100);
+}
+
+#[test]
+fn a_partitioned_table_is_seeded_and_checked_through_its_parent() {
+    let run = Sandbox::new().gate("cycle", "partitioned", &["--rows", "1000"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let tables = run.json()["tables"].clone();
+    assert_eq!(
+        fields(&tables, "table"),
+        ["public.events"],
+        "partitions are not tables of their own"
+    );
+    assert_eq!(tables[0]["rows_before"], 1000);
+
+    // A list partitioned table whose partitions take none of the generated values: the seeding
+    // error names the partition key.
+    let project = tempfile::tempdir().unwrap();
+    let file = |name: &str, sql: &str| std::fs::write(project.path().join(name), sql).unwrap();
+    file(
+        "1_tills.up.sql",
+        "CREATE TABLE tills (id bigint NOT NULL, region text NOT NULL) PARTITION BY LIST (region);\n\
+         CREATE TABLE tills_emea PARTITION OF tills FOR VALUES IN ('emea');",
+    );
+    file("1_tills.down.sql", "DROP TABLE tills;");
+    file("2_note.up.sql", "ALTER TABLE tills ADD COLUMN note text;");
+    file("2_note.down.sql", "ALTER TABLE tills DROP COLUMN note;");
+    let dir = project.path().display().to_string();
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["cycle", "-m", &dir, "--rows", "10"]);
+    run.assert_one_sentence(2, "--values public.tills.region=A,B,...");
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &dir,
+        "--rows",
+        "10",
+        "--values",
+        "tills.region=emea",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.output());
 }

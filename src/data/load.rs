@@ -253,10 +253,23 @@ async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Erro
         )
         .bind(table)
         .bind(name)
-        .fetch_all(connection)
+        .fetch_all(&mut *connection)
         .await
         .unwrap_or_default(),
         None => Vec::new(),
+    };
+    // A row no partition takes names no constraint: the partition key is what to give values to.
+    let columns = match columns.is_empty() && crate::database::describe_sqlx_error(error).contains("no partition of relation") {
+        true => sqlx::query_scalar(
+            "SELECT a.attname::text FROM pg_partitioned_table p \
+             JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = ANY (p.partattrs::int2[]) \
+             WHERE p.partrelid = $1::regclass ORDER BY a.attnum",
+        )
+        .bind(table)
+        .fetch_all(&mut *connection)
+        .await
+        .unwrap_or_default(),
+        false => columns,
     };
     let hint = match columns.as_slice() {
         [] => format!("give the column it checks its values with --values {table}.COLUMN=A,B,..."),

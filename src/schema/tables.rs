@@ -134,7 +134,8 @@ impl Table {
     }
 }
 
-/// The user tables of the database (partitioned tables and their partitions alike), in the
+/// The user tables of the database, a partitioned table as one (its partitions hold its rows,
+/// which are seeded and read through it), in the
 /// order of their names.
 pub async fn load_tables(
     connection: &mut PgConnection,
@@ -162,7 +163,7 @@ pub async fn load_tables(
         "SELECT c.oid::regclass::text, c.oid::int8, a.attname::text, a.attnum, a.atttypid::int8, a.atttypmod, a.attnotnull, \
            a.attidentity::text, a.attgenerated::text, pg_get_serial_sequence(c.oid::regclass::text, a.attname) \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind = 'r' AND {} \
+         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {} \
          ORDER BY 1, a.attnum",
         user_relation()
     ))
@@ -217,7 +218,7 @@ pub async fn load_tables(
                  JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n ORDER BY u.i) END, \
            pg_get_constraintdef(k.oid) \
          FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE k.contype IN ('p', 'u', 'f', 'c') AND c.relkind = 'r' AND {} ORDER BY 1, 2",
+         WHERE k.contype IN ('p', 'u', 'f', 'c') AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {} ORDER BY 1, 2",
         user_relation()
     ))
     .bind(&skip)
@@ -245,7 +246,7 @@ pub async fn load_tables(
            ARRAY(SELECT a.attname::text FROM unnest(x.indkey) WITH ORDINALITY u(n, i) \
                  JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n ORDER BY u.i) \
          FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE x.indisunique AND NOT x.indisprimary AND c.relkind = 'r' AND {} \
+         WHERE x.indisunique AND NOT x.indisprimary AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {} \
            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)",
         user_relation()
     ))
