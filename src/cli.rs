@@ -227,6 +227,10 @@ pub struct GateArgs {
     /// A revision whose downgrade is known not to exist; the gate does not go below it (repeatable).
     #[arg(long, value_name = "REV")]
     pub irreversible_ok: Vec<String>,
+    /// Run the migrations as this role, without superuser, owning the scratch database (made
+    /// for the run when missing), as on a managed server; throwaway cluster only.
+    #[arg(long, value_name = "NAME")]
+    pub migration_role: Option<String>,
     /// A kind of object outside the scratch database a migration may create or drop
     /// (repeatable); any other change there fails the `cluster_untouched` check.
     #[arg(long, value_name = "KIND", value_parser = clap::builder::PossibleValuesParser::new(crate::database::CLUSTER_OBJECT_KINDS))]

@@ -209,6 +209,11 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
     }
     if let Some(url) = &args.database.database_url {
         database::parse_url(url)?;
+        if args.migration_role.is_some() {
+            return Err(Error::Unsupported(
+                database::MIGRATION_ROLE_NEEDS_THROWAWAY.to_string(),
+            ));
+        }
     }
     let mut runner = open_runner(
         &args.project,
@@ -263,6 +268,9 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
         strict_history: args.strict_history,
     };
     let mut database = scratch_database(&args.database).await?;
+    if let Some(role) = &args.migration_role {
+        database.run_migrations_as(role).await?;
+    }
     let outcome = match which {
         Gate::Cycle => gate::cycle(runner.as_mut(), &mut database, &config).await,
         Gate::Stairway => gate::stairway(runner.as_mut(), &mut database, &config).await,

@@ -29,6 +29,8 @@ pub struct Config {
     allow_change: Vec<String>,
     #[serde(default)]
     irreversible_ok: Vec<String>,
+    /// The role migrations run as on the throwaway cluster.
+    migration_role: Option<String>,
     /// Kinds of cluster-wide objects the migrations may change.
     #[serde(default)]
     allow_cluster_change: Vec<String>,
@@ -134,6 +136,9 @@ impl Config {
         fill(&mut gate.irreversible_ok, &self.irreversible_ok);
         fill(&mut gate.irreversible_patterns, &self.irreversible);
         fill(&mut gate.allow_cluster_change, &self.allow_cluster_change);
+        if gate.migration_role.is_none() {
+            gate.migration_role.clone_from(&self.migration_role);
+        }
         gate.strict_history |= self.strict_history;
         // An explicit --from chooses the range itself; the file's base ref must not override it.
         if gate.base_ref.is_none() && gate.from.is_none() {

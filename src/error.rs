@@ -41,6 +41,8 @@ pub enum Error {
     MissingSnapshotDirectory(PathBuf),
     #[error("no table {0:?} in that database")]
     UnknownTable(String),
+    #[error("{0}")]
+    Unsupported(String),
     #[error("{option} {name}: {why}")]
     UnknownName {
         option: &'static str,
@@ -127,6 +129,7 @@ impl Error {
             | MissingSnapshotDirectory(_)
             | UnknownTable(_)
             | UnknownName { .. }
+            | Unsupported(_)
             | UnknownRevision(_)
             | AmbiguousRevision(..)
             | EmptyRange { .. }

@@ -789,3 +789,46 @@ fn a_full_disk_while_seeding_is_exit_3_naming_it() {
     );
     assert!(left, "the full disk kept something");
 }
+
+#[test]
+fn a_migration_role_makes_a_superuser_only_migration_fail_as_on_a_managed_server() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.gate(
+        "cycle",
+        "broken-needs-superuser",
+        &["--rows", "10", "--no-full"],
+    );
+    assert_eq!(
+        run.code,
+        0,
+        "the throwaway cluster's superuser runs anything: {}",
+        run.output()
+    );
+    let as_app = ["--rows", "10", "--no-full", "--migration-role", "app"];
+    let run = sandbox.gate("cycle", "broken-needs-superuser", &as_app);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let error = run.json()["steps"][1]["error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.starts_with("20240102 failed: ") && error.contains("pg_execute_server_program"),
+        "{error}"
+    );
+    // Ordinary migrations run as that role just the same, sqlx and alembic alike.
+    assert_eq!(sandbox.gate("cycle", "pos", &as_app).code, 0);
+    assert_eq!(sandbox.gate("cycle", "pos-alembic", &as_app).code, 0);
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &fixture("pos"),
+        "--migration-role",
+        "app",
+        "--database-url",
+        "postgres://u@localhost:1/db",
+    ]);
+    run.assert_one_sentence(
+        2,
+        "--migration-role runs migrations on the throwaway cluster",
+    );
+}

@@ -23,6 +23,8 @@ use crate::error::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+pub const MIGRATION_ROLE_NEEDS_THROWAWAY: &str = "--migration-role runs migrations on the throwaway cluster; with --database-url, connect as the role the migrations should run as";
+
 /// A server URL as sqlx reads it, refused unless it is a PostgreSQL one (sqlx takes any
 /// scheme). Not echoed back when malformed: it may hold a password.
 pub fn parse_url(url: &str) -> Result<PgConnectOptions> {

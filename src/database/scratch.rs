@@ -34,6 +34,8 @@ pub struct ScratchDatabase {
     spare: Option<tokio::task::JoinHandle<Result<String>>>,
     /// Drops the scratch databases on an existing server if migverify is killed before it can.
     reaper: Option<Reaper>,
+    /// The role migrations run as, when not the connecting superuser (`--migration-role`).
+    migration_role: Option<String>,
     /// The first scratch database's name, and how many fresh ones were named after it.
     stem: String,
     made: usize,
@@ -103,6 +105,7 @@ impl ScratchDatabase {
             spare: None,
             made: 0,
             reaper,
+            migration_role: None,
             admin: admin.clone(),
             options,
             shown_as,
@@ -116,12 +119,50 @@ impl ScratchDatabase {
     /// with it, and returns how to reach it.
     pub async fn create_sibling(&mut self, suffix: &str) -> Result<PgConnectOptions> {
         let sibling = format!("{}_{suffix}", self.name);
-        let mut admin = connect(&self.admin).await?;
-        sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&sibling)))
-            .execute(&mut admin)
-            .await?;
+        create_database(&self.admin, &sibling, self.migration_role.as_deref()).await?;
         self.names.push(sibling.clone());
         Ok(self.options.clone().database(&sibling))
+    }
+
+    /// From now on migrations run as `role`, a role without superuser that owns the scratch
+    /// database (created for the run when missing), as on a managed server: a migration that
+    /// needs a superuser fails here as it would there. Seeding and checks keep their own
+    /// superuser connection. On the throwaway cluster only.
+    pub async fn run_migrations_as(&mut self, role: &str) -> Result<()> {
+        if !matches!(self.server, Some(Server::Throwaway(_))) {
+            return Err(Error::Unsupported(
+                super::MIGRATION_ROLE_NEEDS_THROWAWAY.to_string(),
+            ));
+        }
+        let mut admin = connect(&self.admin).await?;
+        let quoted = quote_ident(role);
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = $1)")
+                .bind(role)
+                .fetch_one(&mut admin)
+                .await?;
+        if !exists {
+            sqlx::query(&format!("CREATE ROLE {quoted} LOGIN NOSUPERUSER"))
+                .execute(&mut admin)
+                .await?;
+        }
+        sqlx::query(&format!(
+            "ALTER DATABASE {} OWNER TO {quoted}",
+            quote_ident(&self.name)
+        ))
+        .execute(&mut admin)
+        .await?;
+        self.migration_role = Some(role.to_string());
+        Ok(())
+    }
+
+    /// How a runner reaches `database` (one of these databases): as the migration role, if
+    /// there is one.
+    pub fn for_migrations(&self, database: &PgConnectOptions) -> PgConnectOptions {
+        match &self.migration_role {
+            Some(role) => database.clone().username(role),
+            None => database.clone(),
+        }
     }
 
     /// Moves to a new, empty scratch database (`<scratch>_<n>`), dropped with the others: a
@@ -147,7 +188,7 @@ impl ScratchDatabase {
                 .map_err(|e| Error::Database(format!("making a spare database failed: {e}")))??,
             None => {
                 let fresh = self.next_name();
-                create_database(&self.admin, &fresh).await?;
+                create_database(&self.admin, &fresh, self.migration_role.as_deref()).await?;
                 fresh
             }
         };
@@ -168,8 +209,9 @@ impl ScratchDatabase {
             return;
         }
         let (admin, spare) = (self.admin.clone(), self.next_name());
+        let owner = self.migration_role.clone();
         self.spare = Some(tokio::spawn(async move {
-            create_database(&admin, &spare).await?;
+            create_database(&admin, &spare, owner.as_deref()).await?;
             Ok(spare)
         }));
     }
@@ -299,9 +341,13 @@ async fn drop_databases(admin: &PgConnectOptions, names: &[String]) -> Vec<Strin
     kept
 }
 
-async fn create_database(admin: &PgConnectOptions, name: &str) -> Result<()> {
+/// Creates the database `name`, owned by `owner` when migrations run as a role of their own.
+async fn create_database(admin: &PgConnectOptions, name: &str, owner: Option<&str>) -> Result<()> {
     let mut admin = connect(admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {}", quote_ident(name)))
+    let owner = owner.map_or(String::new(), |role| {
+        format!(" OWNER {}", quote_ident(role))
+    });
+    sqlx::query(&format!("CREATE DATABASE {}{owner}", quote_ident(name)))
         .execute(&mut admin)
         .await?;
     Ok(())

@@ -197,7 +197,9 @@ impl<'a> Session<'a> {
 
     /// Whether the database records `target` as its state.
     pub async fn is_at(&mut self, target: &Target) -> Result<bool> {
-        let options = self.database.connect_options().clone();
+        let options = self
+            .database
+            .for_migrations(self.database.connect_options());
         Ok(match self.runner.current(&options).await {
             Ok(heads) => self.runner.revisions().target_of(&heads) == *target,
             Err(_) => false,
@@ -267,7 +269,9 @@ impl<'a> Session<'a> {
 
     async fn step_under_budget(&mut self, how: How, from: &Target, to: &Target) -> Result<Stepped> {
         let name = how.name();
-        let options = self.database.connect_options().clone();
+        let options = self
+            .database
+            .for_migrations(self.database.connect_options());
         let span = self.span(from, to);
         let started = Instant::now();
         tracing::info!(%from, %to, "{name}");
@@ -501,7 +505,8 @@ impl<'a> Session<'a> {
     ) -> Result<&mut PgConnection> {
         if self.before.is_none() {
             let before = self.database.create_sibling("before").await?;
-            runner::migrate(&mut *self.runner, &before, from).await?;
+            let as_runner = self.database.for_migrations(&before);
+            runner::migrate(&mut *self.runner, &as_runner, from).await?;
             let mut connection = database::connect(&before).await?;
             let skip = self.data_skip();
             data::seed(&mut connection, &before, &skip, options).await?;

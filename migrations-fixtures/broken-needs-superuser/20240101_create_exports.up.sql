@@ -1,0 +1,1 @@
+CREATE TABLE exports (id bigint PRIMARY KEY, path text NOT NULL);
