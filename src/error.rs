@@ -31,6 +31,10 @@ pub enum Error {
         "no migrations found in {0} (expected <version>_<name>.sql or .up.sql/.down.sql files)"
     )]
     NoMigrations(PathBuf),
+    #[error(
+        "no alembic revisions found in {0} (expected alembic.ini, or env.py and versions/*.py)"
+    )]
+    NoAlembicRevisions(PathBuf),
     #[error("malformed migration in {dir}: {message}")]
     MalformedMigration { dir: PathBuf, message: String },
     #[error(
@@ -124,6 +128,7 @@ impl Error {
             | MissingSnapshotFile(_)
             | MissingFile { .. }
             | NoMigrations(_)
+            | NoAlembicRevisions(_)
             | MalformedMigration { .. }
             | BadDatabaseUrl
             | MissingSnapshotDirectory(_)

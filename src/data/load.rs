@@ -271,7 +271,12 @@ async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Erro
         .unwrap_or_default(),
         false => columns,
     };
+    let message = crate::database::describe_sqlx_error(error);
     let hint = match columns.as_slice() {
+        // The generator writes only values of the column's own type: these came from --values.
+        _ if message.starts_with("invalid input value") => {
+            format!("a value given with --values for {table} does not fit its column's type")
+        }
         [] => format!("give the column it checks its values with --values {table}.COLUMN=A,B,..."),
         columns => {
             let flags: Vec<String> = columns
@@ -287,7 +292,7 @@ async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Erro
     Error::SeedRejected {
         table: table.to_string(),
         constraint: constraint.unwrap_or_else(|| "a constraint".to_string()),
-        message: crate::database::describe_sqlx_error(error),
+        message,
         hint,
     }
 }

@@ -192,7 +192,7 @@ impl AlembicRunner {
         let revisions: Vec<Revision> = serde_json::from_value(listed["revisions"].clone())
             .map_err(|e| malformed(dir, e.to_string()))?;
         if revisions.is_empty() {
-            return Err(Error::NoMigrations(dir.to_path_buf()));
+            return Err(Error::NoAlembicRevisions(dir.to_path_buf()));
         }
         Ok(AlembicRunner {
             driver: helper.driver.clone(),
