@@ -522,6 +522,22 @@ fn bad_input_gets_exit_2_and_one_sentence() {
             ],
             "cannot write /nonexistent/dir/report.json",
         ),
+        (
+            vec![
+                "cycle",
+                "-m",
+                &pos,
+                "--rows",
+                "10",
+                "--values",
+                "stores.status=bogus",
+            ],
+            "a value given with --values for public.stores does not fit its column's type",
+        ),
+        (
+            vec!["revisions", "-m", &pos, "--kind", "alembic"],
+            "no alembic revisions found in",
+        ),
     ] {
         assert_one_clear_sentence(&args, 2, culprit);
     }
