@@ -276,7 +276,10 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
         Gate::Stairway => gate::stairway(runner.as_mut(), &mut database, &config).await,
     };
     // A server that died or ran out of disk explains any failure the run met.
-    if let Some(trouble) = database.server_trouble() {
+    let failed = outcome
+        .as_ref()
+        .map_or(true, |report| report.failed_steps().next().is_some());
+    if let Some(trouble) = failed.then(|| database.server_trouble()).flatten() {
         return Err(Error::ServerTrouble(trouble));
     }
     let report = outcome?;

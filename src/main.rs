@@ -22,7 +22,9 @@ fn main() -> ExitCode {
     };
     let default_level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        // The server's notices to migverify's own sessions (a crash recovery's "terminating
+        // connection") repeat what the error then says in one sentence.
+        (false, 0) => "warn,sqlx::postgres::notice=error",
         (false, 1) => "migverify=info,warn",
         (false, _) => "migverify=debug,info",
     };

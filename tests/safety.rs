@@ -614,8 +614,8 @@ fn a_migration_that_changes_the_cluster_fails_cluster_untouched_unless_allowed()
     assert_eq!(
         failed[..2],
         [
-            "upgrade of 20240101..20240102 created role app_readonly, outside the scratch database (allow it with --allow-cluster-change role)",
-            "upgrade of 20240103 ran ALTER SYSTEM SET work_mem = 64MB, outside the scratch database (allow it with --allow-cluster-change setting)",
+            "upgrade of 20240101..20240103 created role app_readonly, ran ALTER SYSTEM SET work_mem = 64MB, outside the scratch database (allow it with --allow-cluster-change role --allow-cluster-change setting)",
+            "upgrade of 20240104 terminated other clients' sessions on the server (migverify's own on another database among them), outside the scratch database (allow it with --allow-cluster-change session)",
         ],
         "{failed:?}"
     );
@@ -627,6 +627,8 @@ fn a_migration_that_changes_the_cluster_fails_cluster_untouched_unless_allowed()
         "role",
         "--allow-cluster-change",
         "setting",
+        "--allow-cluster-change",
+        "session",
     ];
     let run = sandbox.gate("cycle", "broken-cluster-wide", &allowed);
     assert_eq!(run.code, 0, "{}", run.output());

@@ -142,8 +142,20 @@ impl TempCluster {
     }
 
     /// Why the server is in trouble, from its log: it stopped, a backend crashed (the server
-    /// then restarts every session), or the disk is full.
+    /// then restarts every session), or the disk is full. The postmaster logs a crash a moment
+    /// after the sessions see it: the log is read again for up to a second.
     pub fn trouble(&mut self) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        loop {
+            let trouble = self.trouble_now();
+            if trouble.is_some() || Instant::now() > deadline {
+                return trouble;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn trouble_now(&mut self) -> Option<String> {
         let stopped = matches!(self.postmaster.try_wait(), Ok(Some(_)));
         let log =
             std::fs::read_to_string(self.socket_dir().join("postgres.log")).unwrap_or_default();

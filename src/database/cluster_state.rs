@@ -10,8 +10,14 @@ use sqlx::postgres::PgConnection;
 use crate::error::Result;
 
 /// The kinds of cluster-wide objects, as `--allow-cluster-change` names them.
-pub const CLUSTER_OBJECT_KINDS: &[&str] =
-    &["database", "role", "membership", "tablespace", "setting"];
+pub const CLUSTER_OBJECT_KINDS: &[&str] = &[
+    "database",
+    "role",
+    "membership",
+    "tablespace",
+    "setting",
+    "session",
+];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClusterState {
@@ -76,6 +82,15 @@ impl ClusterState {
 }
 
 impl ClusterChange {
+    /// Other clients' sessions ended by the step: migverify's own bystander session, on
+    /// another database of the server, among them.
+    pub fn sessions_terminated() -> Self {
+        ClusterChange {
+            kind: "session".to_string(),
+            description: "other clients' sessions on the server (migverify's own on another database among them)".to_string(),
+        }
+    }
+
     /// "created role app_readonly", "dropped database victim", "ran ALTER SYSTEM SET work_mem =
     /// 64MB".
     pub fn describe(&self, created: bool) -> String {
@@ -84,6 +99,7 @@ impl ClusterChange {
             ("setting", false) => format!("ran ALTER SYSTEM RESET of {}", self.description),
             ("membership", true) => format!("granted role {}", self.description),
             ("membership", false) => format!("revoked role {}", self.description),
+            ("session", _) => format!("terminated {}", self.description),
             (kind, true) => format!("created {kind} {}", self.description),
             (kind, false) => format!("dropped {kind} {}", self.description),
         }

@@ -238,6 +238,12 @@ impl ScratchDatabase {
         }
     }
 
+    /// A session on the server's own database (not the scratch one): a bystander whose death
+    /// says that a migration terminated other clients' sessions.
+    pub async fn connect_bystander(&self) -> Result<PgConnection> {
+        connect(&self.admin).await
+    }
+
     /// The name every database migverify made on this server starts with.
     pub fn stem(&self) -> &str {
         &self.stem

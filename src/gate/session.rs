@@ -9,7 +9,7 @@ use serde_json::json;
 use sqlx::postgres::PgConnection;
 
 use crate::data::{self, RowDifference, SeedOptions, TableChecksum};
-use crate::database::{self, ClusterState, ScratchDatabase};
+use crate::database::{self, ClusterChange, ClusterState, ScratchDatabase};
 use crate::error::Result;
 use crate::progress;
 use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
@@ -40,6 +40,8 @@ pub struct Session<'a> {
     empty: Snapshot,
     /// What lives outside the scratch database, as the last step left it.
     cluster: ClusterState,
+    /// A session of migverify's on another database, as other clients have theirs.
+    bystander: PgConnection,
     /// Kinds of cluster-wide objects a step may change (`--allow-cluster-change`).
     allowed_cluster_changes: Vec<String>,
     pub report: Report,
@@ -120,6 +122,7 @@ impl<'a> Session<'a> {
         let mut observer = database.connect().await?;
         let empty = schema::introspect(&mut observer, &runner.bookkeeping_tables()).await?;
         let cluster = ClusterState::read(&mut observer, database.stem()).await?;
+        let bystander = database.connect_bystander().await?;
         Ok(Session {
             observer,
             runner,
@@ -131,6 +134,7 @@ impl<'a> Session<'a> {
             irreversible_patterns: config.irreversible_patterns.clone(),
             empty,
             cluster,
+            bystander,
             allowed_cluster_changes: config.allowed_cluster_changes.clone(),
             report,
         })
@@ -360,11 +364,22 @@ impl<'a> Session<'a> {
     /// database (a role, another database, an ALTER SYSTEM setting), unless allowed.
     async fn check_cluster_untouched(&mut self, subject: &str) -> Result<()> {
         let now = ClusterState::read(&mut self.observer, self.database.stem()).await?;
-        let changes = self.cluster.changes(&now);
+        let mut changes = self.cluster.changes(&now);
         self.cluster = now;
+        let bystander_alive = sqlx::query("SELECT 1")
+            .execute(&mut self.bystander)
+            .await
+            .is_ok();
+        if !bystander_alive {
+            changes.push((false, ClusterChange::sessions_terminated()));
+            self.bystander = self.database.connect_bystander().await?;
+        }
+        let changes: Vec<_> = changes
+            .into_iter()
+            .filter(|(_, change)| !self.allowed_cluster_changes.contains(&change.kind))
+            .collect();
         let found: Vec<String> = changes
             .iter()
-            .filter(|(_, change)| !self.allowed_cluster_changes.contains(&change.kind))
             .map(|(created, change)| change.describe(*created))
             .collect();
         if found.is_empty() {
