@@ -850,3 +850,28 @@ fn a_migration_role_makes_a_superuser_only_migration_fail_as_on_a_managed_server
         "--migration-role runs migrations on the throwaway cluster",
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_is_named_the_same_way_in_every_option_quoted_or_not() {
+    let server = TempCluster::start(&ServerBinaries::locate().unwrap()).unwrap();
+    let mut admin = PgConnection::connect_with(&server.connect_options("postgres"))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        r#"CREATE TABLE "select" (id int PRIMARY KEY); INSERT INTO "select" VALUES (1), (2);"#,
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let url = format!(
+        "postgres://postgres@localhost/postgres?host={}&port={}",
+        server.socket_dir().display(),
+        server.port()
+    );
+    let sandbox = Sandbox::new();
+    for name in ["select", "\"select\"", "public.select", "public.\"select\""] {
+        let run = sandbox.run(&["checksum", "--database-url", &url, "--tables", name]);
+        assert_eq!(run.code, 0, "{name}: {}", run.output());
+        assert!(run.stdout.contains("2 rows"), "{name}: {}", run.stdout);
+    }
+}
