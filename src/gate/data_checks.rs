@@ -3,10 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
 use crate::data::{RowDifference, RowIdentity, TableChecksum};
-use crate::report::{Check, CheckStatus, TableFigures};
+use crate::report::{Check, CheckStatus, Details, RowEvidence, TableFigures};
 use crate::schema::names_table;
 
 /// `--allow-change TABLE[.COLUMN]`: tables and columns an upgrade is meant to change.
@@ -209,7 +207,7 @@ pub fn data_check(
             name: name.to_string(),
             status: CheckStatus::Pass,
             message: format!("{passed}{renamed}"),
-            details: json!({}),
+            details: Details::None {},
         };
     }
     let messages: Vec<&str> = comparison
@@ -221,7 +219,18 @@ pub fn data_check(
         name: name.to_string(),
         status: CheckStatus::Fail,
         message: format!("{subject} {}{renamed}", messages.join("; ")),
-        details: json!({ "findings": messages, "rows": rows }),
+        details: Details::Rows {
+            findings: messages.iter().map(|m| m.to_string()).collect(),
+            rows: rows
+                .into_iter()
+                .map(|row| RowEvidence {
+                    table: row.table,
+                    key: row.key,
+                    before: row.before,
+                    after: row.after,
+                })
+                .collect(),
+        },
     }
 }
 

@@ -5,14 +5,13 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use sqlx::postgres::PgConnection;
 
 use crate::data::{self, RowDifference, SeedOptions, TableChecksum};
 use crate::database::{self, ClusterChange, ClusterState, ScratchDatabase};
 use crate::error::Result;
 use crate::progress;
-use crate::report::{Check, CheckStatus, Report, Step, StepStatus};
+use crate::report::{Check, CheckStatus, Details, Report, Step, StepStatus};
 use crate::runner::{self, Revisions, Runner, StepError, Target};
 use crate::schema::{self, Snapshot};
 
@@ -241,7 +240,10 @@ impl<'a> Session<'a> {
                 CheckStatus::Warn
             },
             message,
-            details: json!({ "revision": revision, "error": error }),
+            details: Details::RevisionError {
+                revision: revision.to_string(),
+                error: Some(error),
+            },
         });
     }
 
@@ -256,7 +258,10 @@ impl<'a> Session<'a> {
             message: format!(
                 "{revision} is declared irreversible, so its round trip is not tested"
             ),
-            details: json!({ "revision": revision, "error": error }),
+            details: Details::RevisionError {
+                revision: revision.to_string(),
+                error,
+            },
         });
     }
 
@@ -398,7 +403,7 @@ impl<'a> Session<'a> {
                 found.join(", "),
                 allow.join(" ")
             ),
-            details: json!({ "changes": found }),
+            details: Details::Changes { changes: found },
         });
         Ok(())
     }
@@ -587,7 +592,7 @@ impl<'a> Session<'a> {
     ) {
         let comparison = schema::compare(expected, actual, self.compare_column_order);
         let (status, message, details) = if comparison.is_same() {
-            (CheckStatus::Pass, wording.passed, json!({}))
+            (CheckStatus::Pass, wording.passed, Details::None {})
         } else {
             let found = comparison.describe(wording.unexpected, wording.missing);
             let diff = schema::unified_diff(
@@ -597,12 +602,12 @@ impl<'a> Session<'a> {
                 "actual",
                 false,
             );
-            let details = json!({
-                "unexpected": comparison.unexpected,
-                "missing": comparison.missing,
-                "changed": comparison.changed,
-                "diff": diff,
-            });
+            let details = Details::SchemaDiff {
+                unexpected: comparison.unexpected,
+                missing: comparison.missing,
+                changed: comparison.changed,
+                diff,
+            };
             (
                 CheckStatus::Fail,
                 format!("{} {found}", wording.subject),
@@ -638,7 +643,7 @@ impl<'a> Session<'a> {
                     path.display(),
                     dir.display()
                 ),
-                details: json!({ "file": path }),
+                details: Details::File { file: path },
             });
             return Ok(());
         }
@@ -701,7 +706,9 @@ impl<'a> Session<'a> {
             name: "heads".to_string(),
             status: CheckStatus::Pass,
             message,
-            details: json!({ "heads": to.heads() }),
+            details: Details::Heads {
+                heads: to.heads().to_vec(),
+            },
         });
     }
 
@@ -715,7 +722,9 @@ impl<'a> Session<'a> {
                 "{} accepted as irreversible (--irreversible-ok), so the gate does not downgrade {span}",
                 revisions.join(", ")
             ),
-            details: json!({ "revisions": revisions }),
+            details: Details::Revisions {
+                revisions: revisions.to_vec(),
+            },
         });
     }
 

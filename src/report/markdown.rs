@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{Check, CheckStatus, Report, StepStatus, Verdict};
+use super::{Check, CheckStatus, Details, Report, RowEvidence, StepStatus, Verdict};
 
 /// The first line of every markdown report, so that a CI job can find its previous comment
 /// and update it instead of adding another.
@@ -178,27 +178,28 @@ fn failure(check: &Check) -> Vec<String> {
         check.message.clone(),
         String::new(),
     ];
-    if let Some(diff) = check.details.get("diff").and_then(|d| d.as_str()) {
-        lines.push("```diff".to_string());
-        lines.extend(diff.lines().map(str::to_string));
-        lines.push("```".to_string());
-        lines.push(String::new());
-    }
-    let rows = check.details.get("rows").and_then(|r| r.as_array());
-    if let Some(rows) = rows.filter(|rows| !rows.is_empty()) {
-        lines.push("| table | key | before | after |".to_string());
-        lines.push("| --- | --- | --- | --- |".to_string());
-        for row in rows {
-            let field = |name: &str| cell(row[name].as_str().unwrap_or("(no row)"));
-            lines.push(format!(
-                "| {} | {} | {} | {} |",
-                field("table"),
-                field("key"),
-                field("before"),
-                field("after")
-            ));
+    match &check.details {
+        Details::SchemaDiff { diff, .. } => {
+            lines.push("```diff".to_string());
+            lines.extend(diff.lines().map(str::to_string));
+            lines.push("```".to_string());
+            lines.push(String::new());
         }
-        lines.push(String::new());
+        Details::Rows { rows, .. } if !rows.is_empty() => {
+            lines.push("| table | key | before | after |".to_string());
+            lines.push("| --- | --- | --- | --- |".to_string());
+            for row in rows {
+                lines.push(format!(
+                    "| {} | {} | {} | {} |",
+                    cell(&row.table),
+                    cell(&row.key),
+                    cell(RowEvidence::shown(&row.before)),
+                    cell(RowEvidence::shown(&row.after))
+                ));
+            }
+            lines.push(String::new());
+        }
+        _ => {}
     }
     lines
 }
@@ -278,7 +279,6 @@ fn plural(count: u64, noun: &str) -> String {
 mod tests {
     use super::*;
     use crate::report::Step;
-    use serde_json::json;
 
     fn failing_report(diff_lines: usize) -> Report {
         let mut report = Report::new("cycle", "sqlx", 300.0);
@@ -298,7 +298,12 @@ mod tests {
             name: "schema_roundtrip".into(),
             status: CheckStatus::Fail,
             message: "downgrade of 20240101000008 left index public.ix_orders_status behind".into(),
-            details: json!({ "diff": "+index public.ix_orders_status | x" }),
+            details: Details::SchemaDiff {
+                unexpected: Vec::new(),
+                missing: Vec::new(),
+                changed: Vec::new(),
+                diff: "+index public.ix_orders_status | x".to_string(),
+            },
         });
         report.schema_diff = (0..diff_lines)
             .map(|i| format!("+  column c{i} text NOT NULL [position {i}]\n"))
@@ -325,7 +330,12 @@ mod tests {
     #[test]
     fn a_failure_cut_inside_its_diff_closes_the_fence_first() {
         let mut report = failing_report(3);
-        report.checks[0].details = json!({ "diff": "+  column x text\n".repeat(5_000) });
+        report.checks[0].details = Details::SchemaDiff {
+            unexpected: Vec::new(),
+            missing: Vec::new(),
+            changed: Vec::new(),
+            diff: "+  column x text\n".repeat(5_000),
+        };
         let text = render_markdown(&report);
         assert!(text.len() < LIMIT, "{} characters", text.len());
         let failed =

@@ -57,7 +57,66 @@ pub struct Check {
     pub name: String,
     pub status: CheckStatus,
     pub message: String,
-    pub details: serde_json::Value,
+    pub details: Details,
+}
+
+/// What a check found beyond its message, by kind; each serializes as the JSON object of its
+/// fields (`{}` for none).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Details {
+    /// Two schemas that differ: the objects, and the unified diff of their text.
+    SchemaDiff {
+        unexpected: Vec<String>,
+        missing: Vec<String>,
+        changed: Vec<String>,
+        diff: String,
+    },
+    /// Data a step lost or changed: the findings, and rows that show them.
+    Rows {
+        findings: Vec<String>,
+        rows: Vec<RowEvidence>,
+    },
+    /// A committed snapshot file that is missing.
+    File {
+        file: std::path::PathBuf,
+    },
+    /// The heads the range ends at.
+    Heads {
+        heads: Vec<String>,
+    },
+    /// Revisions a check is about (accepted as irreversible).
+    Revisions {
+        revisions: Vec<String>,
+    },
+    /// One revision and the error it raised.
+    RevisionError {
+        revision: String,
+        error: Option<String>,
+    },
+    /// What a step changed outside the scratch database.
+    Changes {
+        changes: Vec<String>,
+    },
+    None {},
+}
+
+impl RowEvidence {
+    /// One side of the row as a report shows it.
+    pub fn shown(side: &Option<String>) -> &str {
+        side.as_deref().unwrap_or("(no row)")
+    }
+}
+
+/// One row that shows a data finding, as it was before the step and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowEvidence {
+    pub table: String,
+    /// The key columns' values (`id=42`), or `whole row` for a table matched by whole rows.
+    pub key: String,
+    /// The compared columns as JSON; `None` where the row does not exist on that side.
+    pub before: Option<String>,
+    pub after: Option<String>,
 }
 
 /// Row counts and content digests of one table around the range under test.

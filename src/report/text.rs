@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{CheckStatus, Report, StepStatus, Verdict};
+use super::{CheckStatus, Details, Report, RowEvidence, StepStatus, Verdict};
 
 const RED: &str = "31";
 const GREEN: &str = "32";
@@ -71,22 +71,22 @@ pub fn render_text(report: &Report, color: bool) -> String {
             check.message
         );
         if check.status == CheckStatus::Fail {
-            if let Some(diff) = check.details.get("diff").and_then(|d| d.as_str()) {
-                for line in diff.lines() {
-                    let _ = writeln!(out, "        {line}");
+            match &check.details {
+                Details::SchemaDiff { diff, .. } => {
+                    for line in diff.lines() {
+                        let _ = writeln!(out, "        {line}");
+                    }
                 }
-            }
-            let rows = check.details.get("rows").and_then(|r| r.as_array());
-            for row in rows.into_iter().flatten() {
-                let side = |name: &str| row[name].as_str().unwrap_or("(no row)").to_string();
-                let _ = writeln!(
-                    out,
-                    "        {} {}",
-                    row["table"].as_str().unwrap_or(""),
-                    row["key"].as_str().unwrap_or("")
-                );
-                let _ = writeln!(out, "          before {}", side("before"));
-                let _ = writeln!(out, "          after  {}", side("after"));
+                Details::Rows { rows, .. } => {
+                    for row in rows {
+                        let _ = writeln!(out, "        {} {}", row.table, row.key);
+                        let _ =
+                            writeln!(out, "          before {}", RowEvidence::shown(&row.before));
+                        let _ =
+                            writeln!(out, "          after  {}", RowEvidence::shown(&row.after));
+                    }
+                }
+                _ => {}
             }
         }
     }

@@ -1,0 +1,87 @@
+//! The reports are part of the interface: text, markdown and JSON of a passing run and of two
+//! failing ones (a schema failure with its diff, a data failure with its rows) are committed as
+//! snapshots, so that any change to what a user or a CI job reads shows up in review
+//! (`cargo insta review`, or INSTA_UPDATE=always). Step times are redacted; everything else is
+//! deterministic (the seed is fixed).
+
+mod common;
+
+use common::{fixture, Sandbox};
+
+/// The three renderings of one `cycle` over `fixture_name`: text on stdout, and the JSON and
+/// markdown written beside it.
+fn reports(fixture_name: &str, extra: &[&str]) -> (String, String, String) {
+    let sandbox = Sandbox::new();
+    let out = tempfile::tempdir().unwrap();
+    let (json, markdown) = (out.path().join("r.json"), out.path().join("r.md"));
+    let project = fixture(fixture_name);
+    let (json_arg, markdown_arg) = (json.display().to_string(), markdown.display().to_string());
+    let mut args = vec!["cycle", "-m", &project, "--rows", "100", "--no-full"];
+    args.extend_from_slice(extra);
+    args.extend(["--report", &json_arg, "--markdown", &markdown_arg]);
+    let run = sandbox.run(&args);
+    assert!(run.code == 0 || run.code == 1, "{}", run.output());
+    let mut report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    for step in report["steps"].as_array_mut().unwrap() {
+        step["seconds"] = serde_json::json!(0.0);
+    }
+    (
+        redact_times(&run.stdout),
+        serde_json::to_string_pretty(&report).unwrap(),
+        redact_times(&std::fs::read_to_string(markdown).unwrap()),
+    )
+}
+
+/// Every decimal number (a step's seconds) as `#.###`. The fixtures' revision ids have no dot.
+fn redact_times(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut number = String::new();
+    let flush = |number: &mut String, out: &mut String| {
+        let decimal = number.contains('.') && !number.ends_with('.') && !number.starts_with('.');
+        out.push_str(if decimal { "#.###" } else { number.as_str() });
+        number.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() || (c == '.' && !number.is_empty()) {
+            number.push(c);
+        } else {
+            flush(&mut number, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut number, &mut out);
+    out
+}
+
+#[test]
+fn a_passing_run() {
+    let (text, json, markdown) = reports("pos", &[]);
+    insta::assert_snapshot!("pass_text", text);
+    insta::assert_snapshot!("pass_json", json);
+    insta::assert_snapshot!("pass_markdown", markdown);
+}
+
+#[test]
+fn a_schema_failure_with_its_diff() {
+    let (text, json, markdown) = reports("broken-leftover-index", &[]);
+    insta::assert_snapshot!("schema_failure_text", text);
+    insta::assert_snapshot!("schema_failure_json", json);
+    insta::assert_snapshot!("schema_failure_markdown", markdown);
+}
+
+#[test]
+fn a_data_failure_with_its_rows() {
+    let (text, json, markdown) = reports("rewrite-on-purpose", &[]);
+    insta::assert_snapshot!("data_failure_text", text);
+    insta::assert_snapshot!("data_failure_json", json);
+    insta::assert_snapshot!("data_failure_markdown", markdown);
+}
+
+#[test]
+fn times_are_redacted_and_nothing_else() {
+    assert_eq!(
+        redact_times("upgrade 0.016s of 300s, 20240102, sha 9f8e7d, 1.50 s."),
+        "upgrade #.###s of 300s, 20240102, sha 9f8e7d, #.### s."
+    );
+}
