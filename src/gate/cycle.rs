@@ -6,7 +6,8 @@ use crate::report::Report;
 use crate::runner::{Runner, Target};
 
 use super::data_checks;
-use super::session::{Session, Stepped, Wording};
+use super::session::{Session, Wording};
+use super::step::Stepped;
 use super::GateConfig;
 
 pub async fn cycle(

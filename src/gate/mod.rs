@@ -3,8 +3,10 @@
 
 mod cycle;
 mod data_checks;
+mod evidence;
 mod session;
 mod stairway;
+mod step;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -9,7 +9,8 @@ use crate::report::{Coverage, Report, Skipped};
 use crate::runner::{Runner, Target};
 use crate::schema::Snapshot;
 
-use super::session::{Session, Stepped, Wording};
+use super::session::{Session, Wording};
+use super::step::Stepped;
 use super::GateConfig;
 
 pub async fn stairway(
