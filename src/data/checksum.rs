@@ -15,9 +15,10 @@ use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgConnection;
 
+use super::reading::Reading;
 use crate::error::Result;
 use crate::progress;
-use crate::schema::{DataType, Table};
+use crate::schema::Table;
 use crate::sql::quote_ident;
 
 const CHUNKS_IN_FLIGHT: usize = 8;
@@ -110,136 +111,6 @@ impl TableChecksum {
             }
         }
         extra
-    }
-}
-
-/// What to read of one table, and in what order.
-#[derive(Debug, Clone)]
-struct Reading {
-    table: String,
-    oid: u32,
-    columns: Vec<ReadColumn>,
-    identity: RowIdentity,
-    /// The key columns' names in the state read (`identity` names them as followed).
-    order: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone)]
-struct ReadColumn {
-    name: String,
-    follows: String,
-    attnum: i16,
-    numeric: bool,
-}
-
-impl ReadColumn {
-    fn of(column: &crate::schema::Column, follows: &str) -> Self {
-        ReadColumn {
-            name: column.name.clone(),
-            follows: follows.to_string(),
-            attnum: column.attnum,
-            numeric: matches!(column.data_type, DataType::Numeric { .. }),
-        }
-    }
-}
-
-impl Reading {
-    /// A table read for itself: by its row key if it has one.
-    fn natural(table: &Table) -> Self {
-        let key = table.row_key().map(|key| key.columns.clone());
-        Reading {
-            table: table.name.clone(),
-            oid: table.oid,
-            columns: table
-                .columns
-                .iter()
-                .map(|c| ReadColumn::of(c, &c.name))
-                .collect(),
-            identity: key.clone().map_or(RowIdentity::WholeRow, RowIdentity::Key),
-            order: key,
-        }
-    }
-
-    /// A later state of `earlier`'s table: each earlier column found again by its number in
-    /// the same table (a rename keeps it), else by its name (a table or column made again),
-    /// less the columns `excluded` names.
-    fn following(table: &Table, earlier: &TableChecksum, excluded: &dyn Fn(&str) -> bool) -> Self {
-        let mut claimed = vec![false; table.columns.len()];
-        let mut found: Vec<Option<usize>> = earlier
-            .columns
-            .iter()
-            .map(|column| {
-                let at = (table.oid == earlier.oid)
-                    .then(|| table.columns.iter().position(|c| c.attnum == column.attnum))
-                    .flatten();
-                if let Some(at) = at {
-                    claimed[at] = true;
-                }
-                at
-            })
-            .collect();
-        for (column, slot) in earlier.columns.iter().zip(&mut found) {
-            if slot.is_none() {
-                *slot = table
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .position(|(i, c)| !claimed[i] && c.name == column.name);
-                if let Some(at) = *slot {
-                    claimed[at] = true;
-                }
-            }
-        }
-        let columns: Vec<ReadColumn> = earlier
-            .columns
-            .iter()
-            .zip(found)
-            .filter(|(column, _)| !excluded(&column.name))
-            .filter_map(|(column, at)| Some(ReadColumn::of(&table.columns[at?], &column.name)))
-            .collect();
-        let order = match &earlier.identity {
-            RowIdentity::Key(key) => key
-                .iter()
-                .map(|name| {
-                    columns
-                        .iter()
-                        .find(|c| c.follows == *name)
-                        .map(|c| c.name.clone())
-                })
-                .collect::<Option<Vec<String>>>(),
-            RowIdentity::WholeRow => None,
-        };
-        Reading {
-            table: table.name.clone(),
-            oid: table.oid,
-            identity: match (&order, &earlier.identity) {
-                (Some(_), identity) => identity.clone(),
-                (None, _) => RowIdentity::WholeRow,
-            },
-            columns,
-            order,
-        }
-    }
-
-    /// `table` (an earlier state) read as `later` was read following it: the same columns,
-    /// rows told apart the same way.
-    fn like(table: &Table, later: &TableChecksum) -> Self {
-        let columns = later
-            .columns
-            .iter()
-            .filter_map(|c| table.column(&c.follows))
-            .map(|c| ReadColumn::of(c, &c.name))
-            .collect();
-        Reading {
-            table: table.name.clone(),
-            oid: table.oid,
-            columns,
-            identity: later.identity.clone(),
-            order: match &later.identity {
-                RowIdentity::Key(key) => Some(key.clone()),
-                RowIdentity::WholeRow => None,
-            },
-        }
     }
 }
 

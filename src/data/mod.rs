@@ -6,6 +6,7 @@ mod checksum;
 mod load;
 mod numeric;
 mod plan;
+mod reading;
 mod row_diff;
 mod values;
 
