@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::runner::Kind;
-
 #[derive(Debug, Parser)]
 #[command(
     name = "migverify",
@@ -167,7 +165,7 @@ pub struct ProjectArgs {
     pub migrations: PathBuf,
     /// Force the kind of project.
     #[arg(long, value_enum)]
-    pub kind: Option<Kind>,
+    pub kind: Option<KindArg>,
     /// The interpreter for alembic projects (default: $MIGVERIFY_PYTHON, <project>/.venv, python3).
     #[arg(long, value_name = "PATH")]
     pub python: Option<PathBuf>,
@@ -357,5 +355,22 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
         _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+/// `--kind`: the kinds of project, as the command line names them (the runner part knows
+/// nothing of clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KindArg {
+    Alembic,
+    Sqlx,
+}
+
+impl From<KindArg> for crate::runner::Kind {
+    fn from(kind: KindArg) -> Self {
+        match kind {
+            KindArg::Alembic => crate::runner::Kind::Alembic,
+            KindArg::Sqlx => crate::runner::Kind::Sqlx,
+        }
     }
 }

@@ -136,7 +136,7 @@ async fn open_runner(
         url_options: project.url_options.clone(),
         startup_timeout: budget,
     };
-    runner::open(&project.migrations, project.kind, &options).await
+    runner::open(&project.migrations, project.kind.map(Into::into), &options).await
 }
 
 async fn scratch_database(args: &DatabaseArgs) -> Result<ScratchDatabase> {

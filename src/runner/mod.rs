@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 /// The tables every supported migration tool keeps its records in.
 pub const BOOKKEEPING_TABLES: &[&str] = &["_sqlx_migrations", "alembic_version"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Alembic,
