@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use super::alembic_protocol::{Reply, Request};
 use async_trait::async_trait;
-use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -117,19 +117,18 @@ impl Helper {
                 )))
             }
         };
-        if hello["ok"] != true {
+        if !hello.ok {
             return Err(unavailable(
-                hello["error"]
-                    .as_str()
-                    .unwrap_or("the helper did not start")
-                    .to_string(),
+                hello
+                    .error
+                    .unwrap_or_else(|| "the helper did not start".to_string()),
             ));
         }
-        helper.driver = hello["driver"].as_str().unwrap_or("psycopg2").to_string();
+        helper.driver = hello.driver.unwrap_or_else(|| "psycopg2".to_string());
         Ok(helper)
     }
 
-    async fn reply(&mut self) -> std::result::Result<Value, StepError> {
+    async fn reply(&mut self) -> std::result::Result<Reply, StepError> {
         match self.replies.next_line().await {
             Ok(Some(line)) => serde_json::from_str(&line)
                 .map_err(|e| StepError::Helper(format!("answered {line:?} ({e})"))),
@@ -151,8 +150,11 @@ impl Helper {
             .ok()?
     }
 
-    async fn call(&mut self, request: Value) -> std::result::Result<Value, StepError> {
-        let line = format!("{request}\n");
+    async fn call(&mut self, request: &Request<'_>) -> std::result::Result<Reply, StepError> {
+        let line = format!(
+            "{}\n",
+            serde_json::to_string(request).expect("requests serialize")
+        );
         if let Err(error) = self.requests.write_all(line.as_bytes()).await {
             return Err(StepError::Helper(format!("is gone ({error})")));
         }
@@ -179,18 +181,16 @@ impl AlembicRunner {
         };
         let mut helper = Helper::start(&launch).await?;
         let listed = helper
-            .call(json!({ "op": "revisions" }))
+            .call(&Request::Revisions)
             .await
             .map_err(|e| malformed(dir, e.to_string()))?;
-        if listed["ok"] != true {
-            let message = listed["error"]
-                .as_str()
-                .unwrap_or("cannot read the revisions")
-                .to_string();
+        if !listed.ok {
+            let message = listed
+                .error
+                .unwrap_or_else(|| "cannot read the revisions".to_string());
             return Err(malformed(dir, message));
         }
-        let revisions: Vec<Revision> = serde_json::from_value(listed["revisions"].clone())
-            .map_err(|e| malformed(dir, e.to_string()))?;
+        let revisions = listed.revisions.unwrap_or_default();
         if revisions.is_empty() {
             return Err(Error::NoAlembicRevisions(dir.to_path_buf()));
         }
@@ -210,7 +210,7 @@ impl AlembicRunner {
     }
 
     /// Sends a request to the helper, starting it again first if a step was abandoned.
-    async fn call(&mut self, request: Value) -> std::result::Result<Value, StepError> {
+    async fn call(&mut self, request: &Request<'_>) -> std::result::Result<Reply, StepError> {
         if self.helper.is_none() {
             let helper = Helper::start(&self.launch)
                 .await
@@ -237,39 +237,21 @@ impl AlembicRunner {
         if self.verified.contains(&expected) {
             return Ok(());
         }
-        let reply = self
-            .call(json!({ "op": "probe", "url": self.url(database), "x": self.x }))
-            .await?;
-        let reached: Vec<String> = reply["databases"]
-            .as_array()
-            .map(|names| {
-                names
-                    .iter()
-                    .filter_map(|n| n.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if let Some(table) = reply["version_table"].as_str() {
-            self.version_table = match reply["version_table_schema"].as_str() {
+        let (url, x) = (self.url(database), self.x.clone());
+        let reply = self.call(&Request::Probe { url: &url, x: &x }).await?;
+        if let Some(table) = &reply.version_table {
+            self.version_table = match &reply.version_table_schema {
                 Some(schema) => format!("{schema}.{table}"),
-                None => table.to_string(),
+                None => table.clone(),
             };
         }
-        match reached.as_slice() {
+        match reply.databases.as_slice() {
             [only] if *only == expected => {
                 self.verified.push(expected);
                 Ok(())
             }
             // Nothing was reached: env.py failed on its own, and says why.
-            [] if reply["ok"] != true => Err(StepError::EnvPy(
-                reply["error"]
-                    .as_str()
-                    .unwrap_or("no answer")
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
-            )),
+            [] if !reply.ok => Err(StepError::EnvPy(reply.error_line("no answer").to_string())),
             [] => Err(StepError::ElsewhereMigrated {
                 reached: "no database".to_string(),
             }),
@@ -283,18 +265,29 @@ impl AlembicRunner {
     async fn step(
         &mut self,
         database: &PgConnectOptions,
-        op: &str,
+        upgrade: bool,
         revision: &str,
     ) -> std::result::Result<(), StepError> {
         self.verify_env_py(database).await?;
-        let reply = self
-            .call(json!({ "op": op, "url": self.url(database), "revision": revision, "x": self.x }))
-            .await?;
-        if reply["ok"] == true {
+        let (url, x) = (self.url(database), self.x.clone());
+        let request = match upgrade {
+            true => Request::Apply {
+                url: &url,
+                revision,
+                x: &x,
+            },
+            false => Request::Revert {
+                url: &url,
+                revision,
+                x: &x,
+            },
+        };
+        let reply = self.call(&request).await?;
+        if reply.ok {
             // The version table on the scratch database must have moved with the step.
             let heads = self.current(database).await?;
             let recorded = heads.iter().any(|head| head == revision);
-            if recorded == (op == "apply") {
+            if recorded == upgrade {
                 return Ok(());
             }
             return Err(StepError::ElsewhereMigrated {
@@ -309,8 +302,8 @@ impl AlembicRunner {
                 ),
             });
         }
-        if reply["irreversible"] == true && op == "revert" {
-            let error = reply["error"].as_str().unwrap_or("failed");
+        if reply.irreversible && !upgrade {
+            let error = reply.error.as_deref().unwrap_or("failed");
             return Err(StepError::Irreversible {
                 revision: revision.to_string(),
                 message: format!("its downgrade raises NotImplementedError ({error})"),
@@ -339,23 +332,13 @@ impl Runner for AlembicRunner {
         &mut self,
         database: &PgConnectOptions,
     ) -> std::result::Result<Vec<String>, StepError> {
-        let reply = self
-            .call(json!({ "op": "current", "url": self.url(database) }))
-            .await?;
-        if reply["ok"] != true {
-            return Err(StepError::Connection(
-                reply["error"]
-                    .as_str()
-                    .unwrap_or("cannot read alembic_version")
-                    .to_string(),
-            ));
+        let url = self.url(database);
+        let reply = self.call(&Request::Current { url: &url }).await?;
+        if !reply.ok {
+            let error = reply.error_line("cannot read alembic_version").to_string();
+            return Err(StepError::Connection(error));
         }
-        Ok(reply["heads"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|head| head.as_str().map(str::to_string))
-            .collect())
+        Ok(reply.heads)
     }
 
     async fn apply(
@@ -363,7 +346,7 @@ impl Runner for AlembicRunner {
         database: &PgConnectOptions,
         revision: &Revision,
     ) -> std::result::Result<(), StepError> {
-        self.step(database, "apply", &revision.id).await
+        self.step(database, true, &revision.id).await
     }
 
     async fn revert(
@@ -371,7 +354,7 @@ impl Runner for AlembicRunner {
         database: &PgConnectOptions,
         revision: &Revision,
     ) -> std::result::Result<(), StepError> {
-        self.step(database, "revert", &revision.id).await
+        self.step(database, false, &revision.id).await
     }
 
     fn abandon(&mut self) {
@@ -386,9 +369,15 @@ impl Runner for AlembicRunner {
         target: &Target,
     ) -> std::result::Result<bool, StepError> {
         self.verify_env_py(database).await?;
-        let reply = self.call(json!({ "op": "upgrade", "url": self.url(database), "heads": target.heads(), "x": self.x }))
+        let (url, x) = (self.url(database), self.x.clone());
+        let reply = self
+            .call(&Request::Upgrade {
+                url: &url,
+                heads: target.heads(),
+                x: &x,
+            })
             .await?;
-        match reply["ok"] == true {
+        match reply.ok {
             true => Ok(true),
             false => Err(failure(&target.to_string(), &reply)),
         }
@@ -396,9 +385,9 @@ impl Runner for AlembicRunner {
 }
 
 /// A failed request, naming what failed, with the end of its traceback.
-fn failure(what: &str, reply: &Value) -> StepError {
-    let message = reply["error"].as_str().unwrap_or("failed").to_string();
-    let traceback = reply["traceback"].as_str().unwrap_or("").trim().to_string();
+fn failure(what: &str, reply: &Reply) -> StepError {
+    let message = reply.error.clone().unwrap_or_else(|| "failed".to_string());
+    let traceback = reply.traceback.as_deref().unwrap_or("").trim().to_string();
     StepError::Failed {
         revision: what.to_string(),
         message: if traceback.is_empty() {

@@ -1,6 +1,7 @@
 //! Runners drive one kind of migration project up and down. They know revisions and how to
 //! apply them, and nothing of schemas, data or reports.
 
+mod alembic_protocol;
 mod alembic_runner;
 mod revisions;
 mod sqlx_runner;
