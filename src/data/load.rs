@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::Connection;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
@@ -70,7 +69,7 @@ pub async fn seed(
 /// than the server has free (a wide schema's wave of 70 tables would otherwise exhaust a
 /// server's `max_connections`).
 async fn parallel_loads(database: &PgConnectOptions) -> Result<usize> {
-    let mut connection = PgConnection::connect_with(database).await?;
+    let mut connection = crate::database::connect(database).await?;
     let free: i64 = sqlx::query_scalar(
         "SELECT current_setting('max_connections')::int \
                 - current_setting('superuser_reserved_connections')::int \
@@ -151,7 +150,7 @@ fn waves(plan: &Plan) -> Vec<Vec<usize>> {
 
 async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) -> Result<()> {
     let target = &plan.tables[table];
-    let mut connection = PgConnection::connect_with(database).await?;
+    let mut connection = crate::database::connect(database).await?;
     // The rows satisfy their foreign keys by construction, so the per-row checks of the
     // referential triggers are pure cost. Skipping them needs superuser, which a throwaway
     // cluster grants; elsewhere the load simply runs with them.

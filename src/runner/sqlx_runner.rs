@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::Connection;
 
 use super::{Kind, Revision, Revisions, Runner, StepError};
 use crate::database::describe_sqlx_error;
@@ -75,9 +74,9 @@ impl SqlxRunner {
             .as_ref()
             .is_none_or(|(current, _)| *current != wanted)
         {
-            let mut connection = PgConnection::connect_with(database)
+            let mut connection = crate::database::connect(database)
                 .await
-                .map_err(|e| StepError::Connection(describe_sqlx_error(&e)))?;
+                .map_err(|e| StepError::Connection(e.to_string()))?;
             connection
                 .ensure_migrations_table()
                 .await
