@@ -16,9 +16,6 @@ use crate::error::{exit_code, Error, Result};
 use crate::gate::{self, AllowedChanges, GateConfig};
 use crate::git;
 
-/// Up to this many rows per table, `cycle` also goes down to base and back by default: beyond,
-/// the extra trip costs more than it tells.
-const FULL_CYCLE_MAX_ROWS: u64 = 100_000;
 use crate::report::{render_markdown, render_text, Verdict};
 use crate::runner::{self, Revisions, Runner, RunnerOptions, Target};
 use crate::schema::{self, Snapshot};
@@ -247,16 +244,14 @@ async fn run_gate(args: GateArgs, color: bool, which: Gate) -> Result<Verdict> {
     }
     let seed_options = seed_options(&args.data);
     let seed = match which {
-        Gate::Cycle if seed_options.rows > 0 || !seed_options.table_rows.is_empty() => {
-            Some(seed_options.clone())
-        }
-        _ => None,
+        Gate::Cycle => gate::seeding(&seed_options),
+        Gate::Stairway => None,
     };
     let config = GateConfig {
         from,
         to,
         budget: args.budget.unwrap_or(DEFAULT_BUDGET),
-        full: args.full || (!args.no_full && seed_options.rows <= FULL_CYCLE_MAX_ROWS),
+        full: gate::full_leg(args.full, args.no_full, seed_options.rows),
         snapshots: args.snapshots.clone(),
         compare_column_order: args.compare_column_order,
         seed,

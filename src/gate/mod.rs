@@ -65,6 +65,21 @@ impl GateConfig {
     }
 }
 
+/// Up to this many rows per table, `cycle` also goes down to base and back by default: beyond,
+/// the extra trip costs more than it tells.
+const FULL_CYCLE_MAX_ROWS: u64 = 100_000;
+
+/// Whether `cycle` takes the full leg (down to base and back): as `--full`/`--no-full` say,
+/// else only up to FULL_CYCLE_MAX_ROWS rows per table.
+pub fn full_leg(full: bool, no_full: bool, rows: u64) -> bool {
+    full || (!no_full && rows <= FULL_CYCLE_MAX_ROWS)
+}
+
+/// What `cycle` seeds: nothing when no rows are asked for (schemas are then checked alone).
+pub fn seeding(options: &SeedOptions) -> Option<SeedOptions> {
+    (options.rows > 0 || !options.table_rows.is_empty()).then(|| options.clone())
+}
+
 /// The range `cycle` tests: by default the newest revision alone (from its parent to head), or
 /// every head at once when the history has several.
 pub fn cycle_range(
