@@ -204,9 +204,8 @@ impl TempCluster {
             let _ = std::fs::remove_file(dir.path().join(reaper::OWNER_FILE));
             let _ = dir.keep();
         }
-        if let Some(reaper) = self.reaper.take() {
-            reaper.stand_down();
-        }
+        // Forgetting the cluster must not forget to let its reaper go.
+        drop(self.reaper.take());
         std::mem::forget(self);
     }
 
@@ -236,9 +235,7 @@ impl Drop for TempCluster {
                 tracing::warn!(dir = %path.display(), %error, "could not remove the cluster directory");
             }
         }
-        if let Some(reaper) = self.reaper.take() {
-            reaper.stand_down();
-        }
+        // The reaper, a field, is let go after this: once nothing is left.
     }
 }
 

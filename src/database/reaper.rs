@@ -35,7 +35,9 @@ pub enum Leftover<'a> {
     Databases { url: &'a str, stem: &'a str },
 }
 
-/// The watch on one leftover; `stand_down` once it is cleaned up (or kept).
+/// The watch on one leftover. Dropping it tells the reaper that nothing is left for it (cleaned
+/// up or kept, on every path that unwinds, an early error included); only a migverify that dies
+/// without dropping it leaves the reaper work to do.
 pub struct Reaper {
     pipe: ChildStdin,
     process: Child,
@@ -73,11 +75,11 @@ impl Reaper {
         pipe.write_all(secret.as_bytes())?;
         Ok(Some(Reaper { pipe, process }))
     }
+}
 
-    /// Tells the reaper that nothing is left for it, and lets it go.
-    pub fn stand_down(mut self) {
+impl Drop for Reaper {
+    fn drop(&mut self) {
         let _ = self.pipe.write_all(b"done\n");
-        drop(self.pipe);
         let _ = self.process.wait();
     }
 }

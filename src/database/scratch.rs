@@ -32,8 +32,9 @@ pub struct ScratchDatabase {
     retired: Vec<String>,
     /// The next fresh database, being made.
     spare: Option<tokio::task::JoinHandle<Result<String>>>,
-    /// Drops the scratch databases on an existing server if migverify is killed before it can.
-    reaper: Option<Reaper>,
+    /// Drops the scratch databases on an existing server if migverify is killed before it can;
+    /// held for its Drop.
+    _reaper: Option<Reaper>,
     /// The role migrations run as, when not the connecting superuser (`--migration-role`).
     migration_role: Option<String>,
     /// The first scratch database's name, and how many fresh ones were named after it.
@@ -71,7 +72,6 @@ impl ScratchDatabase {
             ServerChoice::Existing { url } => {
                 // Not echoed back when malformed: it may hold a password.
                 let admin = super::parse_url(&url)?;
-                warn_if_superuser(&admin).await?;
                 let shown_as = format!(
                     "psql -h {} -p {} -U {} -d {name}",
                     admin.get_host(),
@@ -88,6 +88,9 @@ impl ScratchDatabase {
         // Until the database exists there is nothing to drop; `server` going out of scope on
         // an error still stops a throwaway cluster.
         let mut connection = connect(&admin).await?;
+        if matches!(server, Server::Existing) {
+            warn_if_superuser(&mut connection, &admin).await?;
+        }
         sqlx::query(&format!("CREATE DATABASE {}", quote_ident(&name)))
             .execute(&mut connection)
             .await?;
@@ -104,7 +107,7 @@ impl ScratchDatabase {
             retired: Vec::new(),
             spare: None,
             made: 0,
-            reaper,
+            _reaper: reaper,
             migration_role: None,
             admin: admin.clone(),
             options,
@@ -313,11 +316,10 @@ impl ScratchDatabase {
 
 /// A superuser's migrations can reach every database, role and file of the server: say so once,
 /// up front, since the gate cannot stop them.
-async fn warn_if_superuser(admin: &PgConnectOptions) -> Result<()> {
-    let mut connection = connect(admin).await?;
+async fn warn_if_superuser(connection: &mut PgConnection, admin: &PgConnectOptions) -> Result<()> {
     let superuser: bool =
         sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            .fetch_one(&mut connection)
+            .fetch_one(connection)
             .await?;
     if superuser {
         tracing::warn!(
@@ -380,8 +382,6 @@ impl Drop for ScratchDatabase {
                 }
             }
         }
-        if let Some(reaper) = self.reaper.take() {
-            reaper.stand_down();
-        }
+        // The reaper, a field, is let go after this: once nothing is left.
     }
 }
