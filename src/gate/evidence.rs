@@ -36,6 +36,8 @@ impl Session<'_> {
         let after =
             data::checksum_tables_following(&mut self.observer, &tables, before, excluded).await?;
         let mut before = before.to_vec();
+        // The rebuilt state's tables, read once, the first time a table needs them.
+        let mut rebuilt_tables: Option<Vec<schema::Table>> = None;
         for earlier in &mut before {
             let Some(later) = after.iter().find(|a| a.table == earlier.table) else {
                 continue;
@@ -45,7 +47,10 @@ impl Session<'_> {
             }
             tracing::info!(table = %earlier.table, "reading the table again as it was, to compare whole rows");
             let rebuilt = self.rebuilt_before(from, options).await?;
-            let tables = schema::load_tables(rebuilt, &skip).await?;
+            if rebuilt_tables.is_none() {
+                rebuilt_tables = Some(schema::load_tables(rebuilt, &skip).await?);
+            }
+            let tables = rebuilt_tables.as_deref().unwrap_or_default();
             let Some(table) = tables.iter().find(|t| t.name == earlier.table) else {
                 continue;
             };
