@@ -242,13 +242,16 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
 /// The server refused the generated rows: name the table, the constraint and the columns it
 /// reads, so the hint can say which `--values` to give.
 async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Error) -> Error {
+    let message = crate::database::describe_sqlx_error(error);
     let constraint = match error {
         sqlx::Error::Database(db) => db.constraint().map(str::to_string),
         _ => None,
     };
     let columns: Vec<String> = match &constraint {
         Some(name) => sqlx::query_scalar(
-            "SELECT a.attname::text FROM pg_constraint k              JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)              WHERE k.conrelid = $1::regclass AND k.conname = $2 ORDER BY a.attnum",
+            "SELECT a.attname::text FROM pg_constraint k \
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey) \
+             WHERE k.conrelid = $1::regclass AND k.conname = $2 ORDER BY a.attnum",
         )
         .bind(table)
         .bind(name)
@@ -258,7 +261,7 @@ async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Erro
         None => Vec::new(),
     };
     // A row no partition takes names no constraint: the partition key is what to give values to.
-    let columns = match columns.is_empty() && crate::database::describe_sqlx_error(error).contains("no partition of relation") {
+    let columns = match columns.is_empty() && message.contains("no partition of relation") {
         true => sqlx::query_scalar(
             "SELECT a.attname::text FROM pg_partitioned_table p \
              JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = ANY (p.partattrs::int2[]) \
@@ -270,7 +273,6 @@ async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Erro
         .unwrap_or_default(),
         false => columns,
     };
-    let message = crate::database::describe_sqlx_error(error);
     let hint = match columns.as_slice() {
         // The generator writes only values of the column's own type: these came from --values.
         _ if message.starts_with("invalid input value") => {

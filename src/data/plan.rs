@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::checks::{apply_check, Bounds};
 use crate::error::{Error, Result};
-use crate::schema::{find_table, DataType, Table};
+use crate::schema::{find_table, names_table, DataType, Table};
 
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
@@ -99,27 +99,15 @@ pub fn plan_beside(
         .enumerate()
         .map(|(i, t)| (tables[*t].name.as_str(), i))
         .collect();
-    let rows_of = |table: &Table| {
-        let bare = table.name.rsplit('.').next().unwrap_or(&table.name);
-        options
-            .table_rows
-            .get(&table.name)
-            .or_else(|| options.table_rows.get(bare))
-            .copied()
-            .unwrap_or(options.rows)
-    };
 
     let mut planned: Vec<TablePlan> = Vec::new();
     for &index in &order {
         let table = &tables[index];
-        let mut rows = rows_of(table);
+        let given_rows = named_for(&options.table_rows, &table.name, |name| {
+            names_table(&table.name, name)
+        });
+        let mut rows = given_rows.copied().unwrap_or(options.rows);
         let already = existing.get(&table.name).copied().unwrap_or_default();
-        let explicit_rows = [
-            table.name.as_str(),
-            table.name.rsplit('.').next().unwrap_or(""),
-        ]
-        .iter()
-        .any(|name| options.table_rows.contains_key(*name));
         let mut columns: Vec<ColumnPlan> = table
             .columns
             .iter()
@@ -146,12 +134,14 @@ pub fn plan_beside(
                 tracing::debug!(table = %table.name, check = %check.name, "check not understood; left to the server");
             }
         }
-        let bare = table.name.rsplit('.').next().unwrap_or(&table.name);
         for column in &mut columns {
             column.bounds = bounds.remove(&column.name).unwrap_or_default();
-            let given = [&table.name, bare]
-                .iter()
-                .find_map(|t| options.values.get(&format!("{t}.{}", column.name)));
+            let qualified = format!("{}.{}", table.name, column.name);
+            let given = named_for(&options.values, &qualified, |key| {
+                key.rsplit_once('.').is_some_and(|(named, col)| {
+                    col.replace('"', "") == column.name && names_table(&table.name, named)
+                })
+            });
             if let Some(values) = given {
                 if !takes_values_as_text(&column.data_type) {
                     return Err(unseedable(table, &column.name, "--values", "--values fills text, character, enum, json, integer and numeric columns only"));
@@ -240,7 +230,7 @@ pub fn plan_beside(
                 // rows, less those already there: seeded without asking.
                 if let Some(domain) = finite_domain(&columns[i]) {
                     let room = domain.saturating_sub(already.rows);
-                    if room < rows && !explicit_rows {
+                    if room < rows && given_rows.is_none() {
                         tracing::info!(table = %table.name, column = %free, rows = room, "the key allows only so many rows");
                         rows = room;
                     }
@@ -390,6 +380,18 @@ fn load_order(tables: &[Table]) -> Result<Vec<usize>> {
         }
     }
     Ok(order)
+}
+
+/// The setting an option gives for something, by a key that names it the way every option names
+/// tables (`names`); a key written exactly as `qualified` wins over a bare one.
+fn named_for<'o, V>(
+    settings: &'o HashMap<String, V>,
+    qualified: &str,
+    names: impl Fn(&str) -> bool,
+) -> Option<&'o V> {
+    settings
+        .get(qualified)
+        .or_else(|| settings.iter().find(|(key, _)| names(key)).map(|(_, v)| v))
 }
 
 /// How many values a column's checks allow, when they pin it to a few.
