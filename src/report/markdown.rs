@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::{Check, CheckStatus, Details, Report, RowEvidence, StepStatus, Verdict};
+use super::{plural, Check, CheckStatus, Details, Report, RowEvidence, StepStatus, Verdict};
 
 /// The first line of every markdown report, so that a CI job can find its previous comment
 /// and update it instead of adding another.
@@ -264,14 +264,6 @@ fn clip(text: &str, chars: usize) -> String {
     match text.char_indices().nth(chars) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_string(),
-    }
-}
-
-fn plural(count: u64, noun: &str) -> String {
-    if count == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{count} {noun}s")
     }
 }
 

@@ -141,7 +141,7 @@ pub struct Coverage {
 impl Coverage {
     /// "10 revisions tested, 4 failed (v0.9.0.a, …), 1 skipped (v3: why)".
     pub fn describe(&self) -> String {
-        let mut line = format!("{} tested", plural(self.tested.len(), "revision"));
+        let mut line = format!("{} tested", plural(self.tested.len() as u64, "revision"));
         line += &format!(", {} failed", self.failed.len());
         if !self.failed.is_empty() {
             line += &format!(" ({})", self.failed.join(", "));
@@ -154,7 +154,8 @@ impl Coverage {
     }
 }
 
-fn plural(count: usize, noun: &str) -> String {
+/// "1 row", "3 rows".
+fn plural(count: u64, noun: &str) -> String {
     match count {
         1 => format!("1 {noun}"),
         n => format!("{n} {noun}s"),
