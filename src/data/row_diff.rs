@@ -16,7 +16,7 @@ use crate::sql::quote_ident;
 /// The alias of the table read, for the JSON of its rows.
 const ROW: &str = "migverify_row";
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RowDifference {
     pub table: String,
     /// The key columns' values, as `id=42` or `order_id=7, line_no=2`; `whole row` for a
@@ -126,8 +126,12 @@ async fn keyed(
     limit: usize,
 ) -> Result<Vec<RowDifference>> {
     let statement = |key: &Side, columns: &Side| {
-        let select: Vec<&String> = key.select.iter().chain(&columns.select).collect();
-        let select: Vec<&str> = select.iter().map(|s| s.as_str()).collect();
+        let select: Vec<&str> = key
+            .select
+            .iter()
+            .chain(&columns.select)
+            .map(String::as_str)
+            .collect();
         format!(
             "COPY (SELECT {} FROM {table} {ROW}) TO STDOUT",
             select.join(", ")
