@@ -101,6 +101,7 @@ async fn through_helper(python: &Path, steps: usize) -> (std::time::Duration, st
     project(dir.path(), &url_of(database.connect_options()), steps);
     let options = RunnerOptions {
         python: Some(python.to_path_buf()),
+        startup_timeout: std::time::Duration::from_secs(60),
         ..Default::default()
     };
     let started = Instant::now();

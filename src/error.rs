@@ -1,166 +1,167 @@
-//! The library's error type. Each variant belongs to one class of failure, and the class alone
-//! decides the exit code (see DESIGN.md), so `main` never has to inspect messages.
+//! The errors of a run: each part's own, carried whole, and the few that belong to the run
+//! itself. `Outcome::exit_code` is the one place where what happened becomes an exit code
+//! (README, "Exit codes"), so nothing else inspects errors or messages to decide it.
 
 use std::path::PathBuf;
 
-/// Exit codes of the command-line contract.
-pub mod exit_code {
-    pub const PASS: i32 = 0;
-    pub const CHECK_FAILED: i32 = 1;
-    pub const BAD_INPUT: i32 = 2;
-    pub const ENVIRONMENT: i32 = 3;
-    pub const INTERRUPTED: i32 = 130;
-}
+use crate::cli::settings::SettingsError;
+use crate::data::DataError;
+use crate::database::DatabaseError;
+use crate::git::GitError;
+use crate::report::Verdict;
+use crate::runner::{RunnerError, StepError};
+use crate::schema::SchemaError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    // A migration raised outside a gate (snapshot, diff): exit 1, like a failed check.
-    #[error("{0}")]
-    Migration(#[from] crate::runner::StepError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error(transparent)]
+    Runner(#[from] RunnerError),
+    /// A migration raised outside a gate (snapshot, diff, seed).
+    #[error(transparent)]
+    Migration(#[from] StepError),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Git(#[from] GitError),
 
-    // Bad input: exit 2.
-    #[error("migration directory {0} does not exist")]
-    MissingDirectory(PathBuf),
-    #[error("{0} is a file, not a migration directory")]
-    NotADirectory(PathBuf),
+    /// What clap said of the arguments, its first line.
+    #[error("{0}")]
+    Arguments(String),
     #[error("{0} is neither a snapshot file nor a revision: no such file")]
     MissingSnapshotFile(String),
-    #[error("{what} {path} does not exist")]
-    MissingFile { what: &'static str, path: PathBuf },
-    #[error(
-        "no migrations found in {0} (expected <version>_<name>.sql or .up.sql/.down.sql files)"
-    )]
-    NoMigrations(PathBuf),
-    #[error(
-        "no alembic revisions found in {0} (expected alembic.ini, or env.py and versions/*.py)"
-    )]
-    NoAlembicRevisions(PathBuf),
-    #[error("malformed migration in {dir}: {message}")]
-    MalformedMigration { dir: PathBuf, message: String },
-    #[error(
-        "--database-url is not a PostgreSQL URL (expected postgres://USER@HOST:PORT/DATABASE)"
-    )]
-    BadDatabaseUrl,
     #[error("snapshot directory {0} does not exist (write one with `migverify snapshot --dir`)")]
     MissingSnapshotDirectory(PathBuf),
     #[error("no table {0:?} in that database")]
     UnknownTable(String),
-    #[error("{0}")]
-    Unsupported(String),
-    #[error("{option} {name}: {why}")]
-    UnknownName {
-        option: &'static str,
-        name: String,
-        why: String,
-    },
-    #[error("unknown revision {0:?} (run `migverify revisions` to list them)")]
-    UnknownRevision(String),
-    #[error("revision {0:?} is ambiguous: it is a prefix of {1}")]
-    AmbiguousRevision(String, String),
-    #[error("{0}")]
-    Git(String),
     #[error("--from {from} is not below --to {to}: every revision applied at --from must be applied at --to, and --to must add at least one")]
     EmptyRange { from: String, to: String },
-
-    #[error("cannot seed {table}.{column} under {constraint}: {reason}; give the column its values with --values {table}.{column}=A,B,... or lower the rows with --table-rows {table}=N")]
-    Unseedable {
-        table: String,
-        column: String,
-        constraint: String,
-        reason: String,
-    },
-    #[error("seeding {table} was refused by {constraint}: {message}; {hint}")]
-    SeedRejected {
-        table: String,
-        constraint: String,
-        message: String,
-        hint: String,
-    },
-    #[error("cannot read {path}: {source}")]
-    ReadConfig {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}, {message}")]
-    BadConfig { path: PathBuf, message: String },
-    #[error("cannot read snapshot file {path}: {source}")]
-    ReadSnapshot {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("cannot write {path}: {source}")]
     WriteFile {
         path: PathBuf,
         source: std::io::Error,
     },
-
-    // Environment: exit 3.
-    #[error("no PostgreSQL server binaries found (looked at `pg_config --bindir`, /usr/lib/postgresql/*/bin and PATH); install PostgreSQL or pass --database-url")]
-    NoServerBinaries,
-    #[error("running as root, but no unprivileged user (postgres or nobody) exists to run initdb and postgres as")]
-    NoUnprivilegedUser,
-    #[error("cannot run the alembic helper with {python}: {message} (pass --python, set MIGVERIFY_PYTHON, or create the project's .venv with alembic)")]
-    PythonUnavailable { python: PathBuf, message: String },
-    #[error("throwaway PostgreSQL failed to start: {0}")]
-    ClusterStart(String),
     /// The server stopped or crashed under the run: its cause, not a verdict on the migrations.
     #[error("{0}; nothing can be said of the migrations")]
     ServerTrouble(String),
-    #[error("cannot reach PostgreSQL at {url}: {message}")]
-    Unreachable { url: String, message: String },
-    #[error("database error: {0}")]
-    Database(String),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
-impl Error {
-    pub fn exit_code(&self) -> i32 {
-        use Error::*;
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a run ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Finished(Verdict),
+    Failed(Error),
+    Interrupted,
+}
+
+/// What an error says about the run, which alone decides its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// The migrations under test are at fault: as a failed check.
+    Finding,
+    /// The user can fix the command line, the settings or the project.
+    BadInput,
+    /// The machine, the server or the interpreter is at fault.
+    Environment,
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
         match self {
-            Migration(
-                crate::runner::StepError::ElsewhereMigrated { .. }
-                | crate::runner::StepError::EnvPy(_),
-            ) => exit_code::ENVIRONMENT,
-            Migration(_) => exit_code::CHECK_FAILED,
-            MissingDirectory(_)
-            | NotADirectory(_)
-            | MissingSnapshotFile(_)
-            | MissingFile { .. }
-            | NoMigrations(_)
-            | NoAlembicRevisions(_)
-            | MalformedMigration { .. }
-            | BadDatabaseUrl
-            | MissingSnapshotDirectory(_)
-            | UnknownTable(_)
-            | UnknownName { .. }
-            | Unsupported(_)
-            | UnknownRevision(_)
-            | AmbiguousRevision(..)
-            | EmptyRange { .. }
-            | Git(_)
-            | Unseedable { .. }
-            | SeedRejected { .. }
-            | ReadConfig { .. }
-            | BadConfig { .. }
-            | ReadSnapshot { .. }
-            | WriteFile { .. } => exit_code::BAD_INPUT,
-            NoServerBinaries
-            | NoUnprivilegedUser
-            | PythonUnavailable { .. }
-            | ClusterStart(_)
-            | ServerTrouble(_)
-            | Unreachable { .. }
-            | Database(_)
-            | Io(_) => exit_code::ENVIRONMENT,
+            Outcome::Finished(Verdict::Pass) => 0,
+            Outcome::Finished(Verdict::Fail) => 1,
+            Outcome::Failed(error) => match error.class() {
+                Class::Finding => 1,
+                Class::BadInput => 2,
+                Class::Environment => 3,
+            },
+            Outcome::Interrupted => 130,
         }
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Self {
-        Error::Database(crate::database::describe_sqlx_error(&error))
+impl Error {
+    fn class(&self) -> Class {
+        match self {
+            Error::Database(error) => database_class(error),
+            Error::Runner(error) => runner_class(error),
+            Error::Migration(error) => step_class(error),
+            Error::Schema(error) => schema_class(error),
+            Error::Data(error) => data_class(error),
+            Error::Settings(_)
+            | Error::Git(_)
+            | Error::Arguments(_)
+            | Error::MissingSnapshotFile(_)
+            | Error::MissingSnapshotDirectory(_)
+            | Error::UnknownTable(_)
+            | Error::EmptyRange { .. }
+            | Error::WriteFile { .. } => Class::BadInput,
+            Error::ServerTrouble(_) | Error::Runtime(_) => Class::Environment,
+        }
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+fn database_class(error: &DatabaseError) -> Class {
+    match error {
+        DatabaseError::BadUrl | DatabaseError::MigrationRoleNeedsThrowaway => Class::BadInput,
+        DatabaseError::NoServerBinaries
+        | DatabaseError::NoUnprivilegedUser
+        | DatabaseError::ClusterStart(_)
+        | DatabaseError::Unreachable { .. }
+        | DatabaseError::Query(_)
+        | DatabaseError::Io(_) => Class::Environment,
+    }
+}
+
+fn runner_class(error: &RunnerError) -> Class {
+    match error {
+        RunnerError::PythonUnavailable { .. } | RunnerError::Io(_) => Class::Environment,
+        RunnerError::MissingDirectory(_)
+        | RunnerError::NotADirectory(_)
+        | RunnerError::MissingFile { .. }
+        | RunnerError::NoMigrations(_)
+        | RunnerError::NoAlembicRevisions(_)
+        | RunnerError::MalformedMigration { .. }
+        | RunnerError::UnknownRevision(_)
+        | RunnerError::AmbiguousRevision(..) => Class::BadInput,
+    }
+}
+
+/// A migration that fails is a finding, unless its env.py never reached the scratch database.
+fn step_class(error: &StepError) -> Class {
+    match error {
+        StepError::ElsewhereMigrated { .. } | StepError::EnvPy(_) => Class::Environment,
+        StepError::Failed { .. }
+        | StepError::NoDown { .. }
+        | StepError::Irreversible { .. }
+        | StepError::Connection(_)
+        | StepError::Helper(_) => Class::Finding,
+    }
+}
+
+fn schema_class(error: &SchemaError) -> Class {
+    match error {
+        SchemaError::ReadSnapshot { .. } => Class::BadInput,
+        SchemaError::Query(_) => Class::Environment,
+    }
+}
+
+fn data_class(error: &DataError) -> Class {
+    match error {
+        DataError::UnknownName { .. }
+        | DataError::Unseedable { .. }
+        | DataError::SeedRejected { .. } => Class::BadInput,
+        DataError::Query(_) => Class::Environment,
+        DataError::Database(error) => database_class(error),
+        DataError::Schema(error) => schema_class(error),
+    }
+}

@@ -5,7 +5,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use crate::error::{Error, Result};
+/// git could not be run, or refused: one sentence, naming the ref or the directory.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct GitError(String);
+
+type Result<T> = std::result::Result<T, GitError>;
 
 /// The names of the files under `dir` added since the branch left `base_ref`: committed,
 /// staged, changed in the working tree, or new and untracked.
@@ -54,7 +59,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
         .arg(dir)
         .args(args)
         .output()
-        .map_err(|error| Error::Git(format!("cannot run git: {error}")))?;
+        .map_err(|error| GitError(format!("cannot run git: {error}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let reason = stderr
@@ -68,7 +73,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<String> {
         } else {
             ""
         };
-        return Err(Error::Git(format!(
+        return Err(GitError(format!(
             "`git {}` failed: {reason}{hint}",
             args.join(" ")
         )));

@@ -1,11 +1,11 @@
 //! migverify proves that database migrations are safe to merge. The parts each have one job:
 //! `database` (where migrations run), `runner` (how a kind of project migrates), `schema` (what a
-//! database holds, as canonical text), `report` (what a run found) and `gate` (the sequence of a
-//! run). `commands` wires them together for the command line, with defaults from `config`.
+//! database holds, as canonical text), `data` (seeding and checksums), `report` (what a run
+//! found) and `gate` (the sequence and the policy of a run). `cli` resolves the command line and
+//! migverify.toml into settings once; `commands` builds the parts a command needs and calls them.
 
 pub mod cli;
 pub mod commands;
-pub mod config;
 pub mod data;
 pub mod database;
 pub mod error;

@@ -3,23 +3,45 @@ use std::process::ExitCode;
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 
+use migverify::error::{Error, Outcome};
+
+/// Parse, resolve the settings, run, and turn the outcome into an exit code.
 fn main() -> ExitCode {
     if let Some(code) = migverify::database::reaper::run_if_asked() {
         return ExitCode::from(code as u8);
     }
-    let cli = match migverify::cli::Cli::try_parse() {
-        Ok(cli) => cli,
+    let outcome = match migverify::cli::Cli::try_parse() {
         Err(error) if !error.use_stderr() => error.exit(), // --help, --version
-        Err(error) => {
-            // One sentence, as for every other bad input; `--help` has the usage.
-            let rendered = error.render().to_string();
-            eprintln!(
-                "{}",
-                rendered.lines().next().unwrap_or("error: bad arguments")
-            );
-            return ExitCode::from(migverify::error::exit_code::BAD_INPUT as u8);
+        // One sentence, as for every other bad input; `--help` has the usage.
+        Err(error) => Outcome::Failed(Error::Arguments(first_line(&error.render().to_string()))),
+        Ok(cli) => {
+            init_logs(&cli);
+            match migverify::cli::settings::resolve(cli) {
+                Err(error) => Outcome::Failed(error),
+                Ok(settings) => match tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(migverify::run_until_interrupted(settings)),
+                    Err(error) => Outcome::Failed(Error::Runtime(error)),
+                },
+            }
         }
     };
+    match &outcome {
+        Outcome::Failed(error) => eprintln!("error: {error}"),
+        Outcome::Interrupted => eprintln!("migverify: interrupted; the scratch database is gone"),
+        Outcome::Finished(_) => {}
+    }
+    ExitCode::from(outcome.exit_code())
+}
+
+fn first_line(rendered: &str) -> String {
+    let line = rendered.lines().next().unwrap_or("bad arguments");
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+fn init_logs(cli: &migverify::cli::Cli) {
     let default_level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         // The server's notices to migverify's own sessions (a crash recovery's "terminating
@@ -28,28 +50,13 @@ fn main() -> ExitCode {
         (false, 1) => "migverify=info,warn",
         (false, _) => "migverify=debug,info",
     };
-    migverify::progress::init(!cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let stderr_is_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    migverify::progress::init(!cli.quiet && stderr_is_terminal);
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
         .with_writer(migverify::progress::LogWriter)
-        .with_ansi(
-            cli.color
-                .enabled(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-        )
+        .with_ansi(cli.color.enabled(stderr_is_terminal))
         .init();
-
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(migverify::error::exit_code::ENVIRONMENT as u8);
-        }
-    };
-    let code = runtime.block_on(migverify::run_until_interrupted(cli));
-    ExitCode::from(code as u8)
 }

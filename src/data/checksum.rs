@@ -8,15 +8,14 @@
 //! *following* the earlier one: each column found again by its number (which a rename keeps),
 //! read in the earlier order and under the earlier key while the key's columns survive.
 
-use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hasher};
 
 use futures_util::TryStreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgConnection;
 
+use super::error::Result;
 use super::reading::Reading;
-use crate::error::Result;
 use crate::progress;
 use crate::schema::Table;
 use crate::sql::quote_ident;
@@ -46,35 +45,19 @@ pub struct ColumnDigest {
     pub non_null: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableChecksum {
     pub table: String,
-    #[serde(skip)]
     pub oid: u32,
     pub rows: u64,
     /// sha256 over the rows: in key order, or over the sorted row hashes.
     pub digest: String,
-    #[serde(skip)]
     pub identity: RowIdentity,
-    #[serde(serialize_with = "digests_by_name")]
     pub columns: Vec<ColumnDigest>,
     /// With whole-row identity, every row's hash, sorted.
-    #[serde(skip)]
     pub row_hashes: Vec<u128>,
     /// What was selected for each column: read the same rows again with the same bytes.
-    #[serde(skip)]
     pub select: Vec<String>,
-}
-
-fn digests_by_name<S: serde::Serializer>(
-    columns: &[ColumnDigest],
-    serializer: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    let map: BTreeMap<&str, &str> = columns
-        .iter()
-        .map(|c| (c.name.as_str(), c.digest.as_str()))
-        .collect();
-    serde::Serialize::serialize(&map, serializer)
 }
 
 impl TableChecksum {
@@ -282,7 +265,7 @@ async fn hash_copy(
     drop(sender);
     hashing
         .await
-        .map_err(|e| crate::error::Error::Database(e.to_string()))
+        .map_err(|e| super::error::DataError::Query(e.to_string()))
 }
 
 /// Splits a stream of chunks into lines; a line split across two chunks is joined first.

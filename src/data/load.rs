@@ -11,8 +11,8 @@ use tokio::task::JoinSet;
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::error::{DataError, Result};
 use super::plan::{plan_beside, Existing, Plan, SeedOptions, Source};
-use crate::error::{Error, Result};
 use crate::progress;
 use crate::schema::{DataType, Table};
 use crate::sql::quote_ident;
@@ -39,7 +39,7 @@ pub async fn load(database: &PgConnectOptions, plan: Plan) -> Result<()> {
             });
         }
         while let Some(loaded) = loads.join_next().await {
-            loaded.map_err(|e| Error::Database(format!("a seeding task failed: {e}")))??;
+            loaded.map_err(|e| DataError::Query(format!("a seeding task failed: {e}")))??;
         }
     }
     Ok(())
@@ -208,7 +208,7 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
     }
     drop(chunks);
     if let Err(panic) = generator.await {
-        return Err(Error::Database(format!(
+        return Err(DataError::Query(format!(
             "generating the rows of {} failed: {panic}",
             target.name
         )));
@@ -241,8 +241,8 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
 
 /// The server refused the generated rows: name the table, the constraint and the columns it
 /// reads, so the hint can say which `--values` to give.
-async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Error) -> Error {
-    let message = crate::database::describe_sqlx_error(error);
+async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Error) -> DataError {
+    let message = crate::sql::describe_error(error);
     let constraint = match error {
         sqlx::Error::Database(db) => db.constraint().map(str::to_string),
         _ => None,
@@ -290,7 +290,7 @@ async fn rejected(connection: &mut PgConnection, table: &str, error: &sqlx::Erro
             )
         }
     };
-    Error::SeedRejected {
+    DataError::SeedRejected {
         table: table.to_string(),
         constraint: constraint.unwrap_or_else(|| "a constraint".to_string()),
         message,

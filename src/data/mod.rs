@@ -3,6 +3,7 @@
 
 mod checks;
 mod checksum;
+mod error;
 mod load;
 mod numeric;
 mod plan;
@@ -14,6 +15,7 @@ pub use checksum::{
     checksum_table_like, checksum_tables, checksum_tables_following, ColumnDigest, RowIdentity,
     TableChecksum,
 };
+pub use error::DataError;
 pub use load::{load, seed};
 pub use numeric::encode_numeric;
 pub use plan::{plan, Plan, SeedOptions};

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::checks::{apply_check, Bounds};
-use crate::error::{Error, Result};
+use super::error::{DataError, Result};
 use crate::schema::{find_table, names_table, DataType, Table};
 
 #[derive(Debug, Clone)]
@@ -298,7 +298,7 @@ pub fn plan_beside(
 
 /// Every table and column the options name exists: a misspelt one would otherwise be ignored.
 fn check_names(tables: &[Table], options: &SeedOptions) -> Result<()> {
-    let unknown = |option: &'static str, name: &str, why: String| Error::UnknownName {
+    let unknown = |option: &'static str, name: &str, why: String| DataError::UnknownName {
         option,
         name: name.to_string(),
         why,
@@ -456,8 +456,8 @@ fn check_unique_fits(
     }
 }
 
-fn unseedable(table: &Table, column: &str, constraint: &str, reason: &str) -> Error {
-    Error::Unseedable {
+fn unseedable(table: &Table, column: &str, constraint: &str, reason: &str) -> DataError {
+    DataError::Unseedable {
         table: table.name.clone(),
         column: column.to_string(),
         constraint: constraint.to_string(),

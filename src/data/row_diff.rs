@@ -10,7 +10,7 @@ use futures_util::TryStreamExt;
 use sqlx::postgres::PgConnection;
 
 use super::checksum::{row_hash, Lines, RowIdentity, TableChecksum};
-use crate::error::Result;
+use super::error::Result;
 use crate::sql::quote_ident;
 
 /// The alias of the table read, for the JSON of its rows.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::error::{Error, Result};
+use super::error::{DatabaseError, Result};
 
 #[derive(Debug, Clone)]
 pub struct ServerBinaries {
@@ -20,7 +20,7 @@ impl ServerBinaries {
             .chain(path_dirs())
             .find(|dir| has_server_programs(dir))
             .map(|bindir| ServerBinaries { bindir })
-            .ok_or(Error::NoServerBinaries)
+            .ok_or(DatabaseError::NoServerBinaries)
     }
 
     pub fn program(&self, name: &str) -> PathBuf {

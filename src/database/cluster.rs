@@ -17,8 +17,8 @@ use sqlx::postgres::PgConnectOptions;
 use tempfile::TempDir;
 
 use super::binaries::ServerBinaries;
+use super::error::{DatabaseError, Result};
 use super::reaper::{self, Leftover, Reaper};
-use crate::error::{Error, Result};
 
 const SUPERUSER: &str = "postgres";
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,7 +40,7 @@ impl TempCluster {
         let dir = tempfile::Builder::new()
             .prefix("migverify-")
             .tempdir()
-            .map_err(|e| Error::ClusterStart(format!("cannot create a temp dir: {e}")))?;
+            .map_err(|e| DatabaseError::ClusterStart(format!("cannot create a temp dir: {e}")))?;
         owner.take_ownership(dir.path())?;
         std::fs::write(
             dir.path().join(reaper::OWNER_FILE),
@@ -63,9 +63,9 @@ impl TempCluster {
             .args(["--locale", "C", "--no-sync", "--no-instructions"])
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| Error::ClusterStart(format!("cannot run initdb: {e}")))?;
+            .map_err(|e| DatabaseError::ClusterStart(format!("cannot run initdb: {e}")))?;
         if !initdb.status.success() {
-            return Err(Error::ClusterStart(format!(
+            return Err(DatabaseError::ClusterStart(format!(
                 "initdb failed: {}",
                 String::from_utf8_lossy(&initdb.stderr).trim()
             )));
@@ -92,7 +92,7 @@ impl TempCluster {
             // server itself, instead of killing it under a running step.
             .process_group(0)
             .spawn()
-            .map_err(|e| Error::ClusterStart(format!("cannot run postgres: {e}")))?;
+            .map_err(|e| DatabaseError::ClusterStart(format!("cannot run postgres: {e}")))?;
 
         let reaper = Reaper::watch(Leftover::Cluster {
             dir: dir.path(),
@@ -126,13 +126,13 @@ impl TempCluster {
             }
             if let Ok(Some(status)) = self.postmaster.try_wait() {
                 let log = std::fs::read_to_string(log_path).unwrap_or_default();
-                return Err(Error::ClusterStart(format!(
+                return Err(DatabaseError::ClusterStart(format!(
                     "postgres exited ({status}): {}",
                     last_lines(&log, 5)
                 )));
             }
             if Instant::now() > deadline {
-                return Err(Error::ClusterStart(format!(
+                return Err(DatabaseError::ClusterStart(format!(
                     "postgres was not ready after {}s",
                     READY_TIMEOUT.as_secs()
                 )));
@@ -255,13 +255,13 @@ impl ServerOwner {
             .into_iter()
             .find_map(|name| User::from_name(name).ok().flatten())
             .map(ServerOwner::Switch)
-            .ok_or(Error::NoUnprivilegedUser)
+            .ok_or(DatabaseError::NoUnprivilegedUser)
     }
 
     fn take_ownership(&self, dir: &Path) -> Result<()> {
         if let ServerOwner::Switch(user) = self {
             nix::unistd::chown(dir, Some(user.uid), Some(user.gid)).map_err(|e| {
-                Error::ClusterStart(format!(
+                DatabaseError::ClusterStart(format!(
                     "cannot hand {} to {}: {e}",
                     dir.display(),
                     user.name

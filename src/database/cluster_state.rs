@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use sqlx::postgres::PgConnection;
 
-use crate::error::Result;
+use super::error::Result;
 
 /// The kinds of cluster-wide objects, as `--allow-cluster-change` names them.
 pub const CLUSTER_OBJECT_KINDS: &[&str] = &[

@@ -19,35 +19,53 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::Connection;
 
-use crate::error::{Error, Result};
+mod error;
+pub use error::{DatabaseError, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub const MIGRATION_ROLE_NEEDS_THROWAWAY: &str = "--migration-role runs migrations on the throwaway cluster; with --database-url, connect as the role the migrations should run as";
-
-/// A server URL as sqlx reads it, refused unless it is a PostgreSQL one (sqlx takes any
-/// scheme). Not echoed back when malformed: it may hold a password.
-pub fn parse_url(url: &str) -> Result<PgConnectOptions> {
-    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
-    if !matches!(scheme, Some("postgres" | "postgresql")) {
-        return Err(Error::BadDatabaseUrl);
-    }
-    std::str::FromStr::from_str(url).map_err(|_| Error::BadDatabaseUrl)
+/// A server the user named by URL, parsed once. Never shown whole: it may hold a password.
+#[derive(Debug, Clone)]
+pub struct ServerUrl {
+    text: String,
+    options: Box<PgConnectOptions>,
 }
 
-/// One sentence for a sqlx error, without the driver's debug noise.
-pub fn describe_sqlx_error(error: &sqlx::Error) -> String {
-    match error {
-        sqlx::Error::Database(db) => {
-            let mut message = db.message().to_string();
-            if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                if let Some(detail) = pg.detail() {
-                    message.push_str(&format!(" ({detail})"));
-                }
-            }
-            message
+impl ServerUrl {
+    /// Refused unless it is a PostgreSQL URL (sqlx takes any scheme); not echoed back when
+    /// malformed.
+    pub fn parse(url: &str) -> Result<Self> {
+        let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+        if !matches!(scheme, Some("postgres" | "postgresql")) {
+            return Err(DatabaseError::BadUrl);
         }
-        other => other.to_string(),
+        let options =
+            Box::new(std::str::FromStr::from_str(url).map_err(|_| DatabaseError::BadUrl)?);
+        Ok(ServerUrl {
+            text: url.to_string(),
+            options,
+        })
+    }
+
+    pub fn options(&self) -> &PgConnectOptions {
+        &self.options
+    }
+
+    /// The URL as given, for the reaper (over its pipe, never on a command line).
+    fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The password, for tools that connect through libpq (which reads PGPASSWORD), so that
+    /// it never needs to appear in a URL handed to them.
+    pub fn password(&self) -> Option<String> {
+        let parsed = url::Url::parse(&self.text).ok()?;
+        let password = parsed.password()?;
+        Some(
+            percent_encoding::percent_decode_str(password)
+                .decode_utf8_lossy()
+                .into_owned(),
+        )
     }
 }
 
@@ -55,27 +73,15 @@ pub fn describe_sqlx_error(error: &sqlx::Error) -> String {
 pub async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(options)).await {
         Ok(Ok(connection)) => Ok(connection),
-        Ok(Err(error)) => Err(Error::Unreachable {
+        Ok(Err(error)) => Err(DatabaseError::Unreachable {
             url: describe_target(options),
-            message: describe_sqlx_error(&error),
+            message: crate::sql::describe_error(&error),
         }),
-        Err(_) => Err(Error::Unreachable {
+        Err(_) => Err(DatabaseError::Unreachable {
             url: describe_target(options),
             message: format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
         }),
     }
-}
-
-/// The password of a server URL, for tools that connect through libpq (which reads PGPASSWORD),
-/// so that it never needs to appear in a URL handed to them.
-pub fn password_in_url(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let password = parsed.password()?;
-    Some(
-        percent_encoding::percent_decode_str(password)
-            .decode_utf8_lossy()
-            .into_owned(),
-    )
 }
 
 fn describe_target(options: &PgConnectOptions) -> String {
@@ -89,15 +95,22 @@ fn describe_target(options: &PgConnectOptions) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::password_in_url;
+    use super::{DatabaseError, ServerUrl};
+
+    fn password(url: &str) -> Option<String> {
+        ServerUrl::parse(url).unwrap().password()
+    }
 
     #[test]
     fn the_password_of_a_url_is_decoded_and_absent_without_one() {
         assert_eq!(
-            password_in_url("postgres://app:p%40ss%2Fw0rd@db:5432/pos").as_deref(),
+            password("postgres://app:p%40ss%2Fw0rd@db:5432/pos").as_deref(),
             Some("p@ss/w0rd")
         );
-        assert_eq!(password_in_url("postgres://app@db/pos"), None);
-        assert_eq!(password_in_url("not a url"), None);
+        assert_eq!(password("postgres://app@db/pos"), None);
+        assert!(matches!(
+            ServerUrl::parse("mysql://app@db/pos"),
+            Err(DatabaseError::BadUrl)
+        ));
     }
 }

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::error::{Error, Result};
+use super::error::{DatabaseError, Result};
 
 const TRIGGER: &str = "MIGVERIFY_REAPER";
 
@@ -70,7 +70,7 @@ impl Reaper {
             .stderr(Stdio::inherit())
             .process_group(0)
             .spawn()
-            .map_err(|e| Error::ClusterStart(format!("cannot start the reaper: {e}")))?;
+            .map_err(|e| DatabaseError::ClusterStart(format!("cannot start the reaper: {e}")))?;
         let mut pipe = process.stdin.take().expect("piped");
         pipe.write_all(secret.as_bytes())?;
         Ok(Some(Reaper { pipe, process }))
@@ -146,8 +146,9 @@ fn drop_databases(url: &str, stem: &str) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let options = super::parse_url(url)?;
-        let mut connection = super::connect(&options).await?;
+        let url = super::ServerUrl::parse(url)?;
+        let options = url.options();
+        let mut connection = super::connect(options).await?;
         let names: Vec<String> = sqlx::query_scalar(
             "SELECT datname::text FROM pg_database WHERE left(datname, length($1)) = $1",
         )

@@ -7,15 +7,16 @@ use rand::distr::{Alphanumeric, SampleString};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::ConnectOptions;
 
+use super::error::{DatabaseError, Result};
 use super::reaper::{Leftover, Reaper};
-use super::{connect, ServerBinaries, TempCluster};
-use crate::error::{Error, Result};
+use super::{connect, ServerBinaries, ServerUrl, TempCluster};
 use crate::sql::quote_ident;
 
 /// Where the scratch database lives.
+#[derive(Debug, Clone)]
 pub enum ServerChoice {
     Throwaway,
-    Existing { url: String },
+    Existing(ServerUrl),
 }
 
 enum Server {
@@ -60,7 +61,7 @@ impl ScratchDatabase {
                 let binaries = ServerBinaries::locate()?;
                 let cluster = tokio::task::spawn_blocking(move || TempCluster::start(&binaries))
                     .await
-                    .map_err(|e| Error::ClusterStart(e.to_string()))??;
+                    .map_err(|e| DatabaseError::ClusterStart(e.to_string()))??;
                 let admin = cluster.connect_options("postgres");
                 let shown_as = format!(
                     "psql -h {} -p {} -U postgres -d {name}",
@@ -69,9 +70,8 @@ impl ScratchDatabase {
                 );
                 (Server::Throwaway(cluster), admin, shown_as, None)
             }
-            ServerChoice::Existing { url } => {
-                // Not echoed back when malformed: it may hold a password.
-                let admin = super::parse_url(&url)?;
+            ServerChoice::Existing(url) => {
+                let admin = url.options().clone();
                 let shown_as = format!(
                     "psql -h {} -p {} -U {} -d {name}",
                     admin.get_host(),
@@ -79,7 +79,7 @@ impl ScratchDatabase {
                     admin.get_username()
                 );
                 let reaper = Reaper::watch(Leftover::Databases {
-                    url: &url,
+                    url: url.text(),
                     stem: &name,
                 })?;
                 (Server::Existing, admin, shown_as, reaper)
@@ -133,9 +133,7 @@ impl ScratchDatabase {
     /// superuser connection. On the throwaway cluster only.
     pub async fn run_migrations_as(&mut self, role: &str) -> Result<()> {
         if !matches!(self.server, Some(Server::Throwaway(_))) {
-            return Err(Error::Unsupported(
-                super::MIGRATION_ROLE_NEEDS_THROWAWAY.to_string(),
-            ));
+            return Err(DatabaseError::MigrationRoleNeedsThrowaway);
         }
         let mut admin = connect(&self.admin).await?;
         let quoted = quote_ident(role);
@@ -186,9 +184,9 @@ impl ScratchDatabase {
                 .retain(|name| !retired.contains(name) || kept.contains(name));
         }
         let fresh = match self.spare.take() {
-            Some(made) => made
-                .await
-                .map_err(|e| Error::Database(format!("making a spare database failed: {e}")))??,
+            Some(made) => made.await.map_err(|e| {
+                DatabaseError::Query(format!("making a spare database failed: {e}"))
+            })??,
             None => {
                 let fresh = self.next_name();
                 create_database(&self.admin, &fresh, self.migration_role.as_deref()).await?;
@@ -299,7 +297,7 @@ impl ScratchDatabase {
                 ))
                 .execute(&mut connection)
                 .await?;
-                Ok::<_, Error>(())
+                Ok::<_, DatabaseError>(())
             })
         })
         .join();

@@ -8,15 +8,15 @@ use crate::runner::{Runner, Target};
 use super::data_checks;
 use super::session::{Session, Wording};
 use super::step::Stepped;
-use super::GateConfig;
+use super::GatePlan;
 
 pub async fn cycle(
     runner: &mut dyn Runner,
     database: &mut ScratchDatabase,
-    config: &GateConfig,
+    config: &GatePlan,
 ) -> Result<Report> {
     let (from, to) = (&config.from, &config.to);
-    let snapshots = config.snapshots.as_deref();
+    let snapshots = config.rules.snapshots.as_deref();
     let mut session = Session::open("cycle", runner, database, config).await?;
     let span = session.span(from, to);
     let revisions = session.runner_revisions();
@@ -41,7 +41,7 @@ pub async fn cycle(
             Stepped::Done => {}
             Stepped::Failed(Some(failing)) => {
                 let then = format!("the gate reaches {revision} the way a fresh deploy does");
-                session.note_history_failure(&failing, config.strict_history, &then);
+                session.note_history_failure(&failing, config.rules.strict_history, &then);
                 if !session.rebuild(&revision).await? {
                     return Ok(session.finish());
                 }
@@ -73,14 +73,14 @@ pub async fn cycle(
     session.record_schema_diff((from, &at_from), (to, &at_to));
     session.check_committed(snapshots, to, &at_to)?;
     if let (Some(before), Some(options)) = (&seeded, &config.seed) {
-        let excluded = data_checks::excluded_columns(&config.allowed_changes);
+        let excluded = data_checks::excluded_columns(&config.rules.allowed_changes);
         let compared = session
             .checksums_following(before, &excluded, from, options)
             .await?;
         let comparison = data_checks::kept_by_upgrade(
             &compared.before,
             &compared.after,
-            &config.allowed_changes,
+            &config.rules.allowed_changes,
         );
         let wording = (
             format!("upgrade of {span}"),
@@ -177,7 +177,7 @@ pub async fn cycle(
             }
             Stepped::Failed(Some(failing)) if outside(&down) => {
                 let then = "the gate starts again from an empty database to rebuild from base";
-                session.note_history_failure(failing, config.strict_history, then);
+                session.note_history_failure(failing, config.rules.strict_history, then);
                 if !session.rebuild(&Target::base()).await? {
                     return Ok(session.finish());
                 }
@@ -193,7 +193,7 @@ pub async fn cycle(
             Stepped::Done => {}
             Stepped::Failed(Some(failing)) if outside(&up) => {
                 let then = format!("the gate rebuilds {to} the way a fresh deploy does");
-                session.note_history_failure(failing, config.strict_history, &then);
+                session.note_history_failure(failing, config.rules.strict_history, &then);
                 if !session.rebuild(to).await? {
                     return Ok(session.finish());
                 }

@@ -1,41 +1,83 @@
-//! The gate: the one place that knows the sequence of a run. It drives a runner on a scratch
-//! database, takes schema snapshots between steps, checks them, and records it all in a report.
+//! The gate: the one place that knows the sequence and the policy of a run. `plan` decides
+//! what a run does from what the user asked (`GateRequest`); `cycle` and `stairway` drive a
+//! runner on a scratch database, take schema snapshots between steps, check them, and record
+//! it all in a report.
 
 mod cycle;
 mod data_checks;
 mod evidence;
+mod policy;
 mod session;
 mod stairway;
 mod step;
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cycle::cycle;
 pub use data_checks::AllowedChanges;
+pub use policy::plan;
 pub use stairway::stairway;
 
 use crate::data::SeedOptions;
+use crate::database::ScratchDatabase;
 use crate::error::{Error, Result};
-use crate::runner::{Revisions, Target};
+use crate::report::Report;
+use crate::runner::{Revisions, Runner, Target};
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateKind {
+    Cycle,
+    Stairway,
+}
+
+impl GateKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            GateKind::Cycle => "cycle",
+            GateKind::Stairway => "stairway",
+        }
+    }
+}
+
+/// What the user asked of a gate run, flags, file and defaults already resolved; `plan` decides
+/// the rest against the project's revisions.
 #[derive(Debug, Clone)]
-pub struct GateConfig {
-    /// The range under test.
-    pub from: Target,
-    pub to: Target,
+pub struct GateRequest {
+    pub range: RangeRequest,
+    pub full: FullLeg,
+    /// What `cycle` seeds at `from`; no rows means schemas are checked alone.
+    pub seeding: SeedOptions,
+    /// Revisions (as the user named them) whose downgrade is known not to exist.
+    pub irreversible_ok: Vec<String>,
+    pub rules: Rules,
+}
+
+/// The range as the user named it: revisions, or the migrations a branch adds.
+#[derive(Debug, Clone, Default)]
+pub struct RangeRequest {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Test the migrations added compared with this git ref, in the project's repository.
+    pub base_ref: Option<String>,
+}
+
+/// `--full` / `--no-full`, or neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FullLeg {
+    Always,
+    Never,
+    BySize,
+}
+
+/// What every step and check of a run abides by, as asked.
+#[derive(Debug, Clone)]
+pub struct Rules {
     pub budget: Duration,
-    /// Also go down to base and back up (cycle only).
-    pub full: bool,
     /// Committed snapshots (`<revision>.txt`) to compare the schema with at each revision.
     pub snapshots: Option<PathBuf>,
     pub compare_column_order: bool,
-    /// Rows to seed at `from` and check through the range (cycle); `None` checks schemas only.
-    pub seed: Option<SeedOptions>,
     pub allowed_changes: AllowedChanges,
-    /// Revisions whose downgrade is known not to exist; the gate does not go below them.
-    pub irreversible_ok: Vec<String>,
     /// Tables neither seeded nor checked (bare or schema-qualified names).
     pub ignore_tables: Vec<String>,
     /// Text in a downgrade's error that declares its revision irreversible on purpose, such as
@@ -48,7 +90,24 @@ pub struct GateConfig {
     pub strict_history: bool,
 }
 
-impl GateConfig {
+/// What a gate run does, decided by `plan`.
+#[derive(Debug, Clone)]
+pub struct GatePlan {
+    pub kind: GateKind,
+    /// The range under test.
+    pub from: Target,
+    pub to: Target,
+    /// Also go down to base and back up (cycle only).
+    pub full: bool,
+    /// Rows to seed at `from` and check through the range (cycle); `None` checks schemas only.
+    pub seed: Option<SeedOptions>,
+    /// Full ids of the revisions whose downgrade is known not to exist; the gate does not go
+    /// below them.
+    pub irreversible_ok: Vec<String>,
+    pub rules: Rules,
+}
+
+impl GatePlan {
     /// The accepted irreversible revisions a move between `from` and `to` would revert.
     fn irreversible_between(
         &self,
@@ -65,73 +124,22 @@ impl GateConfig {
     }
 }
 
-/// Up to this many rows per table, `cycle` also goes down to base and back by default: beyond,
-/// the extra trip costs more than it tells.
-const FULL_CYCLE_MAX_ROWS: u64 = 100_000;
-
-/// Whether `cycle` takes the full leg (down to base and back): as `--full`/`--no-full` say,
-/// else only up to FULL_CYCLE_MAX_ROWS rows per table.
-pub fn full_leg(full: bool, no_full: bool, rows: u64) -> bool {
-    full || (!no_full && rows <= FULL_CYCLE_MAX_ROWS)
-}
-
-/// What `cycle` seeds: nothing when no rows are asked for (schemas are then checked alone).
-pub fn seeding(options: &SeedOptions) -> Option<SeedOptions> {
-    (options.rows > 0 || !options.table_rows.is_empty()).then(|| options.clone())
-}
-
-/// The range `cycle` tests: by default the newest revision alone (from its parent to head), or
-/// every head at once when the history has several.
-pub fn cycle_range(
-    revisions: &Revisions,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(Target, Target)> {
-    let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
-    let from = from.map_or_else(|| Ok(revisions.below(&to)), |spec| revisions.resolve(spec))?;
-    non_empty(revisions, from, to)
-}
-
-/// The range of a branch under review: the revisions it adds (`added`, by file name), from
-/// the state without them up to `to` (default: every head). `None` when it adds none that
-/// `to` reaches.
-pub fn branch_range(
-    revisions: &Revisions,
-    added: &BTreeSet<String>,
-    to: Option<&str>,
-) -> Result<Option<(Target, Target)>> {
-    let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
-    // Only what `to` reaches: added revisions beyond it are not under test.
-    let new: Vec<String> = revisions
-        .between(&Target::base(), &to)
-        .into_iter()
-        .filter(|r| r.files.iter().any(|file| added.contains(file)))
-        .map(|r| r.id.clone())
-        .collect();
-    if new.is_empty() {
-        return Ok(None);
+/// Runs what `plan` decided. A server that died or ran out of disk under the run explains any
+/// failure the run met: that, not a verdict on the migrations, is then the outcome.
+pub async fn run(
+    plan: &GatePlan,
+    runner: &mut dyn Runner,
+    database: &mut ScratchDatabase,
+) -> Result<Report> {
+    let outcome = match plan.kind {
+        GateKind::Cycle => cycle(runner, database, plan).await,
+        GateKind::Stairway => stairway(runner, database, plan).await,
+    };
+    let failed = outcome
+        .as_ref()
+        .map_or(true, |report| report.failed_steps().next().is_some());
+    if let Some(trouble) = failed.then(|| database.server_trouble()).flatten() {
+        return Err(Error::ServerTrouble(trouble));
     }
-    let from = revisions.without(&to, &new);
-    non_empty(revisions, from, to).map(Some)
-}
-
-/// The range `stairway` walks: by default every revision.
-pub fn stairway_range(
-    revisions: &Revisions,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(Target, Target)> {
-    let to = to.map_or_else(|| Ok(revisions.head()), |spec| revisions.resolve(spec))?;
-    let from = from.map_or(Ok(Target::base()), |spec| revisions.resolve(spec))?;
-    non_empty(revisions, from, to)
-}
-
-fn non_empty(revisions: &Revisions, from: Target, to: Target) -> Result<(Target, Target)> {
-    if from == to || !revisions.includes(&to, &from) {
-        return Err(Error::EmptyRange {
-            from: from.to_string(),
-            to: to.to_string(),
-        });
-    }
-    Ok((from, to))
+    outcome
 }

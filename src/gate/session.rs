@@ -3,7 +3,6 @@
 //! `step.rs`, data checks and their evidence in `evidence.rs`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use sqlx::postgres::PgConnection;
 
@@ -14,7 +13,7 @@ use crate::report::{Check, CheckStatus, Details, Report};
 use crate::runner::{Revisions, Runner, Target};
 use crate::schema::{self, Snapshot};
 
-use super::GateConfig;
+use super::{GatePlan, Rules};
 
 pub struct Session<'a> {
     pub(super) runner: &'a mut dyn Runner,
@@ -23,20 +22,13 @@ pub struct Session<'a> {
     pub(super) before: Option<PgConnection>,
     /// migverify's own connection: snapshots, and the watchdog's cancel.
     pub(super) observer: PgConnection,
-    pub(super) budget: Duration,
-    pub(super) compare_column_order: bool,
-    /// Tables seeding and checksums leave out, besides the runner's records.
-    pub(super) ignore_tables: Vec<String>,
-    /// Downgrade failures that declare a revision irreversible.
-    pub(super) irreversible_patterns: Vec<String>,
+    pub(super) rules: Rules,
     /// The schema of the scratch database as it was created.
     pub(super) empty: Snapshot,
     /// What lives outside the scratch database, as the last step left it.
     pub(super) cluster: ClusterState,
     /// A session of migverify's on another database, as other clients have theirs.
     pub(super) bystander: PgConnection,
-    /// Kinds of cluster-wide objects a step may change (`--allow-cluster-change`).
-    pub(super) allowed_cluster_changes: Vec<String>,
     pub report: Report,
 }
 
@@ -75,9 +67,13 @@ impl<'a> Session<'a> {
         command: &str,
         runner: &'a mut dyn Runner,
         database: &'a mut ScratchDatabase,
-        config: &GateConfig,
+        config: &GatePlan,
     ) -> Result<Self> {
-        let report = Report::new(command, runner.kind().name(), config.budget.as_secs_f64());
+        let report = Report::new(
+            command,
+            runner.kind().name(),
+            config.rules.budget.as_secs_f64(),
+        );
         let mut observer = database.connect().await?;
         let empty = schema::introspect(&mut observer, &runner.bookkeeping_tables()).await?;
         let cluster = ClusterState::read(&mut observer, database.stem()).await?;
@@ -87,14 +83,10 @@ impl<'a> Session<'a> {
             runner,
             database,
             before: None,
-            budget: config.budget,
-            compare_column_order: config.compare_column_order,
-            ignore_tables: config.ignore_tables.clone(),
-            irreversible_patterns: config.irreversible_patterns.clone(),
+            rules: config.rules.clone(),
             empty,
             cluster,
             bystander,
-            allowed_cluster_changes: config.allowed_cluster_changes.clone(),
             report,
         })
     }
@@ -103,7 +95,7 @@ impl<'a> Session<'a> {
     /// helper learns at the first step) and the ignored tables.
     pub(super) fn data_skip(&self) -> Vec<String> {
         let mut skip = self.runner.bookkeeping_tables();
-        skip.extend(self.ignore_tables.iter().cloned());
+        skip.extend(self.rules.ignore_tables.iter().cloned());
         skip
     }
 
@@ -112,15 +104,17 @@ impl<'a> Session<'a> {
         let tables =
             schema::load_tables(&mut self.observer, &self.runner.bookkeeping_tables()).await?;
         if let Some(unknown) = self
+            .rules
             .ignore_tables
             .iter()
             .find(|name| schema::find_table(&tables, name).is_none())
         {
-            return Err(crate::error::Error::UnknownName {
+            return Err(data::DataError::UnknownName {
                 option: "--ignore-table",
                 name: unknown.clone(),
                 why: "no such table where the data is seeded".to_string(),
-            });
+            }
+            .into());
         }
         let skip = self.data_skip();
         data::seed(
@@ -137,12 +131,12 @@ impl<'a> Session<'a> {
     pub async fn checksums(&mut self) -> Result<Vec<TableChecksum>> {
         let skip = self.data_skip();
         let tables = schema::load_tables(&mut self.observer, &skip).await?;
-        data::checksum_tables(&mut self.observer, &tables).await
+        Ok(data::checksum_tables(&mut self.observer, &tables).await?)
     }
 
     pub async fn snapshot(&mut self) -> Result<Snapshot> {
         let skip = self.runner.bookkeeping_tables();
-        schema::introspect(&mut self.observer, &skip).await
+        Ok(schema::introspect(&mut self.observer, &skip).await?)
     }
 
     /// Compares `actual` with `expected` object by object and records a check.
@@ -153,14 +147,14 @@ impl<'a> Session<'a> {
         actual: &Snapshot,
         wording: Wording,
     ) {
-        let comparison = schema::compare(expected, actual, self.compare_column_order);
+        let comparison = schema::compare(expected, actual, self.rules.compare_column_order);
         let (status, message, details) = if comparison.is_same() {
             (CheckStatus::Pass, wording.passed, Details::None {})
         } else {
             let found = comparison.describe(wording.unexpected, wording.missing);
             let diff = schema::unified_diff(
-                &expected.comparable_text(self.compare_column_order),
-                &actual.comparable_text(self.compare_column_order),
+                &expected.comparable_text(self.rules.compare_column_order),
+                &actual.comparable_text(self.rules.compare_column_order),
                 "expected",
                 "actual",
                 false,
@@ -246,8 +240,8 @@ impl<'a> Session<'a> {
         (to, after): (&Target, &Snapshot),
     ) {
         self.report.schema_diff = schema::unified_diff(
-            &before.comparable_text(self.compare_column_order),
-            &after.comparable_text(self.compare_column_order),
+            &before.comparable_text(self.rules.compare_column_order),
+            &after.comparable_text(self.rules.compare_column_order),
             &from.to_string(),
             &to.to_string(),
             false,

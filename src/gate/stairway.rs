@@ -11,16 +11,16 @@ use crate::schema::Snapshot;
 
 use super::session::{Session, Wording};
 use super::step::Stepped;
-use super::GateConfig;
+use super::GatePlan;
 
 pub async fn stairway(
     runner: &mut dyn Runner,
     database: &mut ScratchDatabase,
-    config: &GateConfig,
+    config: &GatePlan,
 ) -> Result<Report> {
     let revisions = runner.revisions().clone();
     let states = revisions.walk(&config.from, &config.to);
-    let snapshots = config.snapshots.as_deref();
+    let snapshots = config.rules.snapshots.as_deref();
     let mut session = Session::open("stairway", runner, database, config).await?;
     session.record_range(&config.from, &config.to);
     let mut coverage = Coverage::default();
@@ -67,7 +67,7 @@ pub async fn stairway(
 /// elsewhere; `None` when even a rebuild cannot reach `revision`.
 async fn walk_one(
     session: &mut Session<'_>,
-    config: &GateConfig,
+    config: &GatePlan,
     (parent, revision): (&Target, &Target),
     at_parent: &Snapshot,
 ) -> Result<Option<Snapshot>> {

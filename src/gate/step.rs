@@ -196,7 +196,7 @@ impl Session<'_> {
             tokio::pin!(work);
             let outcome = tokio::select! {
                 outcome = &mut work => Some(outcome),
-                _ = tokio::time::sleep(self.budget) => None,
+                _ = tokio::time::sleep(self.rules.budget) => None,
             };
             match outcome {
                 Some(outcome) => (Some(outcome), false),
@@ -228,7 +228,7 @@ impl Session<'_> {
             }
             Some(Ok(())) => (StepStatus::Ok, None, Stepped::Done),
             Some(Err(error)) => {
-                let error = declared_irreversible(&self.irreversible_patterns, how, error);
+                let error = declared_irreversible(&self.rules.irreversible_patterns, how, error);
                 let stepped = match &error {
                     StepError::Irreversible {
                         revision,
@@ -247,7 +247,7 @@ impl Session<'_> {
             None => {
                 let message = format!(
                     "{span} ran past the budget of {}s and was cancelled",
-                    self.budget.as_secs_f64()
+                    self.rules.budget.as_secs_f64()
                 );
                 (StepStatus::OverBudget, Some(message), Stepped::Failed(None))
             }
@@ -280,7 +280,7 @@ impl Session<'_> {
         }
         let changes: Vec<_> = changes
             .into_iter()
-            .filter(|(_, change)| !self.allowed_cluster_changes.contains(&change.kind))
+            .filter(|(_, change)| !self.rules.allowed_cluster_changes.contains(&change.kind))
             .collect();
         let found: Vec<String> = changes
             .iter()

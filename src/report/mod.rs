@@ -1,9 +1,11 @@
 //! Reports: a run is a list of timed steps and pass/fail checks with a verdict. The model is the
 //! JSON contract of DESIGN.md; `text` renders it for people.
 
+mod listing;
 mod markdown;
 mod text;
 
+pub use listing::{listing_json, render_revisions, render_tables, RevisionEntry, TableEntry};
 pub use markdown::render_markdown;
 pub use text::render_text;
 

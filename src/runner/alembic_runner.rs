@@ -13,12 +13,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
+use super::error::{Result, RunnerError};
 use super::{Kind, Revision, Revisions, Runner, RunnerOptions, StepError, Target};
-use crate::error::{Error, Result};
 
 const HELPER: &str = include_str!("alembic_helper.py");
-/// How long the project's interpreter may take to import alembic and say it is ready.
-const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct AlembicRunner {
     /// `None` once a step was abandoned at the budget: the next request starts another.
@@ -68,7 +66,7 @@ impl Helper {
             url_options,
             startup_timeout,
         } = launch;
-        let unavailable = |message: String| Error::PythonUnavailable {
+        let unavailable = |message: String| RunnerError::PythonUnavailable {
             python: python.to_path_buf(),
             message,
         };
@@ -175,9 +173,7 @@ impl AlembicRunner {
             ini,
             env: options.env.clone(),
             url_options: options.url_options.clone(),
-            startup_timeout: options
-                .startup_timeout
-                .map_or(DEFAULT_STARTUP_TIMEOUT, |t| t.min(DEFAULT_STARTUP_TIMEOUT)),
+            startup_timeout: options.startup_timeout,
         };
         let mut helper = Helper::start(&launch).await?;
         let listed = helper
@@ -192,7 +188,7 @@ impl AlembicRunner {
         }
         let revisions = listed.revisions.unwrap_or_default();
         if revisions.is_empty() {
-            return Err(Error::NoAlembicRevisions(dir.to_path_buf()));
+            return Err(RunnerError::NoAlembicRevisions(dir.to_path_buf()));
         }
         Ok(AlembicRunner {
             driver: helper.driver.clone(),
@@ -432,8 +428,8 @@ fn sqlalchemy_url(options: &PgConnectOptions, driver: &str) -> String {
     }
 }
 
-fn malformed(dir: &Path, message: String) -> Error {
-    Error::MalformedMigration {
+fn malformed(dir: &Path, message: String) -> RunnerError {
+    RunnerError::MalformedMigration {
         dir: dir.to_path_buf(),
         message,
     }

@@ -15,7 +15,8 @@ pub use alembic_runner::AlembicRunner;
 pub use revisions::{Move, Revision, Revisions, Target};
 pub use sqlx_runner::SqlxRunner;
 
-use crate::error::{Error, Result};
+mod error;
+pub use error::{Result, RunnerError};
 
 /// The tables every supported migration tool keeps its records in.
 pub const BOOKKEEPING_TABLES: &[&str] = &["_sqlx_migrations", "alembic_version"];
@@ -182,8 +183,8 @@ pub struct RunnerOptions {
     /// Main options of alembic.ini that take the scratch database's URL, besides
     /// `sqlalchemy.url` and `url`.
     pub url_options: Vec<String>,
-    /// How long alembic's interpreter may take to start (default 60 s).
-    pub startup_timeout: Option<std::time::Duration>,
+    /// How long alembic's interpreter may take to start.
+    pub startup_timeout: std::time::Duration,
 }
 
 /// Finds the migration project in `dir` and opens the runner for its kind.
@@ -193,13 +194,13 @@ pub async fn open(
     options: &RunnerOptions,
 ) -> Result<Box<dyn Runner>> {
     if dir.is_file() {
-        return Err(Error::NotADirectory(dir.to_path_buf()));
+        return Err(RunnerError::NotADirectory(dir.to_path_buf()));
     }
     if !dir.is_dir() {
-        return Err(Error::MissingDirectory(dir.to_path_buf()));
+        return Err(RunnerError::MissingDirectory(dir.to_path_buf()));
     }
     if let Some(ini) = options.alembic_ini.as_ref().filter(|ini| !ini.is_file()) {
-        return Err(Error::MissingFile {
+        return Err(RunnerError::MissingFile {
             what: "--alembic-ini",
             path: ini.clone(),
         });

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::error::{Error, Result};
+use super::error::{Result, RunnerError};
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Revision {
@@ -232,7 +232,7 @@ impl Revisions {
     /// Accepts `base`, `head`/`heads` (every head), `-N` (all but the last N revisions of the
     /// order), `+N` (the first N), a full id or a unique prefix, and heads joined by `+`.
     pub fn resolve(&self, spec: &str) -> Result<Target> {
-        let unknown = || Error::UnknownRevision(spec.to_string());
+        let unknown = || RunnerError::UnknownRevision(spec.to_string());
         match spec {
             "base" => return Ok(Target::base()),
             "head" | "heads" => return Ok(self.head()),
@@ -268,8 +268,8 @@ impl Revisions {
             .collect();
         match matches.as_slice() {
             [one] => Ok(*one),
-            [] => Err(Error::UnknownRevision(spec.to_string())),
-            many => Err(Error::AmbiguousRevision(
+            [] => Err(RunnerError::UnknownRevision(spec.to_string())),
+            many => Err(RunnerError::AmbiguousRevision(
                 spec.to_string(),
                 many.iter()
                     .map(|&i| self.ordered[i].id.as_str())
@@ -388,11 +388,14 @@ mod tests {
         assert_eq!(at(&revisions, "+0"), "base");
         assert!(matches!(
             revisions.resolve("202401"),
-            Err(Error::AmbiguousRevision(..))
+            Err(RunnerError::AmbiguousRevision(..))
         ));
         for unknown in ["1999", "-4", "+4", "", "20240101+", "+"] {
             assert!(
-                matches!(revisions.resolve(unknown), Err(Error::UnknownRevision(_))),
+                matches!(
+                    revisions.resolve(unknown),
+                    Err(RunnerError::UnknownRevision(_))
+                ),
                 "{unknown}"
             );
         }

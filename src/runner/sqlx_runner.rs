@@ -8,9 +8,8 @@ use async_trait::async_trait;
 use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, MigrationType};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
+use super::error::{Result, RunnerError};
 use super::{Kind, Revision, Revisions, Runner, StepError};
-use crate::database::describe_sqlx_error;
-use crate::error::{Error, Result};
 
 pub struct SqlxRunner {
     ups: BTreeMap<i64, Migration>,
@@ -23,10 +22,13 @@ pub struct SqlxRunner {
 
 impl SqlxRunner {
     pub async fn open(dir: &Path) -> Result<Self> {
-        let migrations = dir.resolve().await.map_err(|e| Error::MalformedMigration {
-            dir: dir.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let migrations = dir
+            .resolve()
+            .await
+            .map_err(|e| RunnerError::MalformedMigration {
+                dir: dir.to_path_buf(),
+                message: e.to_string(),
+            })?;
         let (mut ups, mut downs) = (BTreeMap::new(), BTreeMap::new());
         for migration in migrations {
             let side = if migration.migration_type == MigrationType::ReversibleDown {
@@ -42,7 +44,7 @@ impl SqlxRunner {
             }
         }
         if ups.is_empty() {
-            return Err(Error::NoMigrations(dir.to_path_buf()));
+            return Err(RunnerError::NoMigrations(dir.to_path_buf()));
         }
         if let Some(orphan) = downs.keys().find(|v| !ups.contains_key(v)) {
             return Err(malformed(
@@ -222,8 +224,8 @@ fn version_of(revision: &Revision) -> i64 {
     revision.id.parse().expect("sqlx revision ids are versions")
 }
 
-fn malformed(dir: &Path, message: String) -> Error {
-    Error::MalformedMigration {
+fn malformed(dir: &Path, message: String) -> RunnerError {
+    RunnerError::MalformedMigration {
         dir: PathBuf::from(dir),
         message,
     }
@@ -236,7 +238,7 @@ fn connection_error(error: MigrateError) -> StepError {
 fn describe_migrate_error(error: &MigrateError) -> String {
     match error {
         MigrateError::Execute(inner) | MigrateError::ExecuteMigration(inner, _) => {
-            describe_sqlx_error(inner)
+            crate::sql::describe_error(inner)
         }
         other => other.to_string(),
     }

@@ -94,10 +94,10 @@ impl Snapshot {
     }
 
     /// A committed snapshot file.
-    pub fn read(path: &std::path::Path) -> crate::error::Result<Self> {
+    pub fn read(path: &std::path::Path) -> super::error::Result<Self> {
         std::fs::read_to_string(path)
             .map(Snapshot::from_text)
-            .map_err(|source| crate::error::Error::ReadSnapshot {
+            .map_err(|source| super::error::SchemaError::ReadSnapshot {
                 path: path.to_path_buf(),
                 source,
             })

@@ -9,7 +9,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::Connection;
 
 use super::canonical::{quote_literal, with_position, SchemaObject, Snapshot};
-use crate::error::Result;
+use super::error::Result;
 
 /// Namespaces that belong to the server, not to the schema under test.
 pub(super) const USER_NAMESPACE: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \

@@ -5,12 +5,14 @@
 mod canonical;
 mod compare;
 mod diff;
+mod error;
 mod introspect;
 mod tables;
 
 pub use canonical::{SchemaObject, Snapshot};
 pub use compare::{compare, Comparison};
 pub use diff::unified_diff;
+pub use error::SchemaError;
 pub use introspect::introspect;
 pub use tables::{
     find_table, load_tables, names_table, Column, DataType, ForeignKey, Table, UniqueKey,

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use sqlx::postgres::PgConnection;
 
+use super::error::Result;
 use super::introspect::user_relation;
-use crate::error::Result;
 
 /// A column type as far as generating and reading values goes. Domains appear as their base
 /// type; `Other` names a type the data part has no generator for.

@@ -1,4 +1,9 @@
-//! The command line (DESIGN.md, "Command line"): scripts depend on it, so names are stable.
+//! The command line as clap reads it: every flag and its help. Scripts depend on it, so names
+//! are stable. Nothing here has a default that matters to a run: `settings` resolves the flags,
+//! migverify.toml and the defaults into one `Settings`.
+
+mod config_file;
+pub mod settings;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -68,7 +73,8 @@ pub enum Command {
     },
     /// Seed a scratch database at a revision and keep it for inspection.
     #[command(
-        after_help = "Example:\n  migverify seed --at head --rows 1000 -m migrations-fixtures/pos"
+        after_help = "Example:\n  migverify seed --at head --rows 1000 -m migrations-fixtures/pos",
+        mut_arg("database_url", |arg| arg.help("An existing server to create the scratch database on (default: a throwaway cluster, kept running)."))
     )]
     Seed {
         /// Revision to migrate to before seeding.
@@ -81,31 +87,19 @@ pub enum Command {
         at: String,
         #[command(flatten)]
         project: ProjectArgs,
-        /// An existing server to create the scratch database on (default: a throwaway cluster, kept running).
-        #[arg(
-            long,
-            env = "MIGVERIFY_DATABASE_URL",
-            hide_env_values = true,
-            value_name = "URL"
-        )]
-        database_url: Option<String>,
+        #[command(flatten)]
+        connect: ConnectArgs,
         #[command(flatten)]
         data: SeedArgs,
     },
     /// Row count and sha256 of every table of a database, read-only.
     #[command(
-        after_help = "Example:\n  migverify checksum --database-url postgres://app@localhost/shop --tables orders,payments"
+        after_help = "Example:\n  migverify checksum --database-url postgres://app@localhost/shop --tables orders,payments",
+        mut_arg("database_url", |arg| arg.required(true).help("The database to read (nothing is written to it)."))
     )]
     Checksum {
-        /// The database to read (nothing is written to it).
-        #[arg(
-            long,
-            env = "MIGVERIFY_DATABASE_URL",
-            hide_env_values = true,
-            value_name = "URL",
-            required = true
-        )]
-        database_url: String,
+        #[command(flatten)]
+        connect: ConnectArgs,
         /// Only these tables (qualified or bare names).
         #[arg(long, value_name = "TABLE,...", value_delimiter = ',')]
         tables: Vec<String>,
@@ -140,24 +134,6 @@ pub enum Command {
     },
 }
 
-impl Command {
-    /// The migration project the command works on, if any.
-    pub fn project(&self) -> Option<&ProjectArgs> {
-        match self {
-            Command::Cycle(gate) | Command::Stairway(gate) => Some(&gate.project),
-            Command::Revisions { project, .. }
-            | Command::Snapshot { project, .. }
-            | Command::Seed { project, .. }
-            | Command::Diff { project, .. } => Some(project),
-            Command::Checksum { .. } | Command::Completions { .. } => None,
-        }
-    }
-}
-
-pub const DEFAULT_ROWS: u64 = 10_000;
-pub const DEFAULT_SEED: u64 = 1;
-pub const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
-
 #[derive(Debug, Args)]
 pub struct ProjectArgs {
     /// The migration project; its kind is detected.
@@ -184,8 +160,9 @@ pub struct ProjectArgs {
     pub url_options: Vec<String>,
 }
 
+/// The one declaration of `--database-url`, flattened into every command that connects.
 #[derive(Debug, Args)]
-pub struct DatabaseArgs {
+pub struct ConnectArgs {
     /// An existing server: a scratch database is created on it and dropped after; nothing else on it is touched.
     #[arg(
         long,
@@ -194,6 +171,12 @@ pub struct DatabaseArgs {
         value_name = "URL"
     )]
     pub database_url: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// Keep the scratch database (or cluster) and print how to connect.
     #[arg(long)]
     pub keep: bool,
