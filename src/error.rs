@@ -97,6 +97,7 @@ impl Error {
             Error::Migration(error) => step_class(error),
             Error::Schema(error) => schema_class(error),
             Error::Data(error) => data_class(error),
+            Error::Settings(SettingsError::Database(error)) => database_class(error),
             Error::Settings(_)
             | Error::Git(_)
             | Error::Arguments(_)

@@ -17,7 +17,7 @@ fn main() -> ExitCode {
         Ok(cli) => {
             init_logs(&cli);
             match migverify::cli::settings::resolve(cli) {
-                Err(error) => Outcome::Failed(error),
+                Err(error) => Outcome::Failed(error.into()),
                 Ok(settings) => match tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
                     .build()
@@ -36,9 +36,16 @@ fn main() -> ExitCode {
     ExitCode::from(outcome.exit_code())
 }
 
+/// clap's message as one line: its first, and the one it announces (the missing arguments)
+/// when it ends with a colon.
 fn first_line(rendered: &str) -> String {
-    let line = rendered.lines().next().unwrap_or("bad arguments");
-    line.strip_prefix("error: ").unwrap_or(line).to_string()
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("bad arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    match (first.strip_suffix(':'), lines.next()) {
+        (Some(announced), Some(next)) => format!("{announced}: {next}"),
+        _ => first.to_string(),
+    }
 }
 
 fn init_logs(cli: &migverify::cli::Cli) {

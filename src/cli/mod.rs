@@ -74,7 +74,7 @@ pub enum Command {
     /// Seed a scratch database at a revision and keep it for inspection.
     #[command(
         after_help = "Example:\n  migverify seed --at head --rows 1000 -m migrations-fixtures/pos",
-        mut_arg("database_url", |arg| arg.help("An existing server to create the scratch database on (default: a throwaway cluster, kept running)."))
+        mut_arg("database_url", |arg| arg.help("An existing server to create the scratch database on (default: a throwaway cluster, kept running)"))
     )]
     Seed {
         /// Revision to migrate to before seeding.
@@ -95,7 +95,7 @@ pub enum Command {
     /// Row count and sha256 of every table of a database, read-only.
     #[command(
         after_help = "Example:\n  migverify checksum --database-url postgres://app@localhost/shop --tables orders,payments",
-        mut_arg("database_url", |arg| arg.required(true).help("The database to read (nothing is written to it)."))
+        mut_arg("database_url", |arg| arg.required(true).help("The database to read (nothing is written to it)"))
     )]
     Checksum {
         #[command(flatten)]

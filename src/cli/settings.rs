@@ -13,7 +13,6 @@ use super::{
 };
 use crate::data::SeedOptions;
 use crate::database::{DatabaseError, ServerChoice, ServerUrl};
-use crate::error::{Error, Result};
 use crate::gate::{AllowedChanges, FullLeg, GateKind, GateRequest, RangeRequest, Rules};
 use crate::runner::{Kind, RunnerOptions};
 
@@ -32,7 +31,14 @@ pub enum SettingsError {
     },
     #[error("{path}, {message}")]
     BadConfig { path: PathBuf, message: String },
+    #[error("checksum reads a database: name it with --database-url")]
+    NoDatabaseUrl,
+    /// A malformed `--database-url`, or one that cannot go with the other settings.
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
 }
+
+type Result<T> = std::result::Result<T, SettingsError>;
 
 /// Everything a command needs to know, resolved.
 #[derive(Debug)]
@@ -183,11 +189,7 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         } => Task::Checksum {
             server: match server_choice(&connect)? {
                 ServerChoice::Existing(url) => url,
-                ServerChoice::Throwaway => {
-                    return Err(Error::Arguments(
-                        "checksum reads a database: name it with --database-url".to_string(),
-                    ))
-                }
+                ServerChoice::Throwaway => return Err(SettingsError::NoDatabaseUrl),
             },
             tables,
             format,

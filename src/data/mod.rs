@@ -1,7 +1,7 @@
 //! Data: seeding a schema with rows that satisfy it, and checksumming what tables hold. This
 //! part reads the table model of `schema`; it knows nothing of runners or reports.
 
-mod checks;
+mod check_constraints;
 mod checksum;
 mod error;
 mod load;

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::checks::{apply_check, Bounds};
+use super::check_constraints::{apply_check, Bounds};
 use super::error::{DataError, Result};
 use crate::schema::{find_table, names_table, DataType, Table};
 

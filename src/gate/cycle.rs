@@ -1,11 +1,11 @@
 //! `cycle`: the pre-merge gate over one range of revisions (DESIGN.md, "What a run does").
 
 use crate::database::ScratchDatabase;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::report::Report;
 use crate::runner::{Runner, Target};
 
-use super::data_checks;
+use super::data_verdicts;
 use super::session::{Session, Wording};
 use super::step::Stepped;
 use super::GatePlan;
@@ -15,9 +15,38 @@ pub async fn cycle(
     database: &mut ScratchDatabase,
     config: &GatePlan,
 ) -> Result<Report> {
+    let mut session = Session::open("cycle", runner, database, config).await?;
+    match legs(&mut session, config).await {
+        Ok(()) | Err(Halt::Stopped) => Ok(session.finish()),
+        Err(Halt::Error(error)) => Err(error),
+    }
+}
+
+/// Why the legs of a cycle ended early: a step the run cannot go on from (its failure is in
+/// the report already), or an error.
+enum Halt {
+    Stopped,
+    Error(Error),
+}
+
+impl From<Error> for Halt {
+    fn from(error: Error) -> Self {
+        Halt::Error(error)
+    }
+}
+
+/// Goes on when the state a leg needs was reached.
+fn reached(ok: bool) -> Result<(), Halt> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Halt::Stopped)
+    }
+}
+
+async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> {
     let (from, to) = (&config.from, &config.to);
     let snapshots = config.rules.snapshots.as_deref();
-    let mut session = Session::open("cycle", runner, database, config).await?;
     let span = session.span(from, to);
     let revisions = session.runner_revisions();
     session.record_range(from, to);
@@ -42,11 +71,9 @@ pub async fn cycle(
             Stepped::Failed(Some(failing)) => {
                 let then = format!("the gate reaches {revision} the way a fresh deploy does");
                 session.note_history_failure(&failing, config.rules.strict_history, &then);
-                if !session.rebuild(&revision).await? {
-                    return Ok(session.finish());
-                }
+                reached(session.rebuild(&revision).await?)?;
             }
-            _ => return Ok(session.finish()),
+            _ => return Err(Halt::Stopped),
         }
         at_from = session.snapshot().await?;
         if revision != *from {
@@ -66,18 +93,16 @@ pub async fn cycle(
         None => None,
     };
 
-    if !session.step(from, to).await? {
-        return Ok(session.finish());
-    }
+    reached(session.step(from, to).await?)?;
     let at_to = session.snapshot().await?;
     session.record_schema_diff((from, &at_from), (to, &at_to));
     session.check_committed(snapshots, to, &at_to)?;
     if let (Some(before), Some(options)) = (&seeded, &config.seed) {
-        let excluded = data_checks::excluded_columns(&config.rules.allowed_changes);
+        let excluded = data_verdicts::excluded_columns(&config.rules.allowed_changes);
         let compared = session
             .checksums_following(before, &excluded, from, options)
             .await?;
-        let comparison = data_checks::kept_by_upgrade(
+        let comparison = data_verdicts::kept_by_upgrade(
             &compared.before,
             &compared.after,
             &config.rules.allowed_changes,
@@ -97,17 +122,15 @@ pub async fn cycle(
                 (from, options),
             )
             .await?;
-        session.report.tables = data_checks::figures(before, &compared.after);
+        session.report.tables = data_verdicts::figures(before, &compared.after);
     }
 
     let irreversible = config.irreversible_between(&revisions, from, to);
     if !irreversible.is_empty() {
         session.note_irreversible(&irreversible, &span);
-        return Ok(session.finish());
+        return Ok(());
     }
-    if !session.step(to, from).await? {
-        return Ok(session.finish());
-    }
+    reached(session.step(to, from).await?)?;
     let after_down = session.snapshot().await?;
     session.check_schema(
         "schema_roundtrip",
@@ -119,7 +142,7 @@ pub async fn cycle(
         let compared = session
             .checksums_following(before, &|_, _| false, from, options)
             .await?;
-        let comparison = data_checks::restored_by_downgrade(&compared.before, &compared.after);
+        let comparison = data_verdicts::restored_by_downgrade(&compared.before, &compared.after);
         let wording = (
             format!("up and down over {span}"),
             format!("up and down over {span} restored every row of every table"),
@@ -135,9 +158,7 @@ pub async fn cycle(
             .await?;
     }
 
-    if !session.step(from, to).await? {
-        return Ok(session.finish());
-    }
+    reached(session.step(from, to).await?)?;
     let after_reapply = session.snapshot().await?;
     session.check_schema(
         "schema_reapply",
@@ -178,15 +199,13 @@ pub async fn cycle(
             Stepped::Failed(Some(failing)) if outside(&down) => {
                 let then = "the gate starts again from an empty database to rebuild from base";
                 session.note_history_failure(failing, config.rules.strict_history, then);
-                if !session.rebuild(&Target::base()).await? {
-                    return Ok(session.finish());
-                }
+                reached(session.rebuild(&Target::base()).await?)?;
             }
             Stepped::DeclaredIrreversible(declared) if !in_range.contains(declared) => {
                 session.tolerate_declared_irreversible(declared);
-                return Ok(session.finish());
+                return Ok(());
             }
-            _ => return Ok(session.finish()),
+            _ => return Err(Halt::Stopped),
         }
         let up = session.try_step(&Target::base(), to).await?;
         match &up {
@@ -194,11 +213,9 @@ pub async fn cycle(
             Stepped::Failed(Some(failing)) if outside(&up) => {
                 let then = format!("the gate rebuilds {to} the way a fresh deploy does");
                 session.note_history_failure(failing, config.rules.strict_history, &then);
-                if !session.rebuild(to).await? {
-                    return Ok(session.finish());
-                }
+                reached(session.rebuild(to).await?)?;
             }
-            _ => return Ok(session.finish()),
+            _ => return Err(Halt::Stopped),
         }
         let rebuilt = session.snapshot().await?;
         session.check_schema(
@@ -208,5 +225,5 @@ pub async fn cycle(
             Wording::reapply(&format!("base..{to}")),
         );
     }
-    Ok(session.finish())
+    Ok(())
 }

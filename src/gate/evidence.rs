@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::runner::{self, Target};
 use crate::schema;
 
-use super::data_checks::{data_check, DataComparison, DataFinding};
+use super::data_verdicts::{data_check, DataComparison, DataFinding};
 use super::session::Session;
 
 /// Two states of every table: `after` read following `before`, and `before` as it compares.

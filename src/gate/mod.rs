@@ -4,7 +4,7 @@
 //! it all in a report.
 
 mod cycle;
-mod data_checks;
+mod data_verdicts;
 mod evidence;
 mod policy;
 mod session;
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cycle::cycle;
-pub use data_checks::AllowedChanges;
+pub use data_verdicts::AllowedChanges;
 pub use policy::plan;
 pub use stairway::stairway;
 

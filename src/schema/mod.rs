@@ -3,10 +3,12 @@
 //! nothing of migration tools: the caller names the tables to leave out.
 
 mod canonical;
+mod catalog;
 mod compare;
 mod diff;
 mod error;
 mod introspect;
+mod relations;
 mod tables;
 
 pub use canonical::{SchemaObject, Snapshot};

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use sqlx::postgres::PgConnection;
 
+use super::catalog::{relation_rows, user_relation};
 use super::error::Result;
-use super::introspect::user_relation;
 
 /// A column type as far as generating and reading values goes. Domains appear as their base
 /// type; `Other` names a type the data part has no generator for.
@@ -159,17 +159,14 @@ pub async fn load_tables(
         String,
         Option<String>,
     );
-    let column_rows: Vec<ColumnRow> = sqlx::query_as(&format!(
+    let column_rows: Vec<ColumnRow> = relation_rows(&mut *connection, &format!(
         "SELECT c.oid::regclass::text, c.oid::int8, a.attname::text, a.attnum, a.atttypid::int8, a.atttypmod, a.attnotnull, \
            a.attidentity::text, a.attgenerated::text, pg_get_serial_sequence(c.oid::regclass::text, a.attname) \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {} \
          ORDER BY 1, a.attnum",
         user_relation()
-    ))
-    .bind(&skip)
-    .fetch_all(&mut *connection)
-    .await?;
+    ), &skip).await?;
 
     let mut tables: Vec<Table> = Vec::new();
     for (table, oid, name, attnum, type_oid, typmod, not_null, identity, generated, sequence) in
@@ -209,7 +206,7 @@ pub async fn load_tables(
         Option<Vec<String>>,
         String,
     );
-    let constraints: Vec<ConstraintRow> = sqlx::query_as(&format!(
+    let constraints: Vec<ConstraintRow> = relation_rows(&mut *connection, &format!(
         "SELECT c.oid::regclass::text, k.conname::text, k.contype::text, \
            ARRAY(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(n, i) \
                  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n ORDER BY u.i), \
@@ -220,10 +217,7 @@ pub async fn load_tables(
          FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE k.contype IN ('p', 'u', 'f', 'c') AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {} ORDER BY 1, 2",
         user_relation()
-    ))
-    .bind(&skip)
-    .fetch_all(&mut *connection)
-    .await?;
+    ), &skip).await?;
     for (table, name, kind, columns, references, referenced_columns, definition) in constraints {
         let Some(table) = tables.iter_mut().find(|t| t.name == table) else {
             continue;
@@ -241,7 +235,7 @@ pub async fn load_tables(
         }
     }
     // Unique indexes that are not constraints (CREATE UNIQUE INDEX) hold keys all the same.
-    let unique_indexes: Vec<(String, String, Vec<String>)> = sqlx::query_as(&format!(
+    let unique_indexes: Vec<(String, String, Vec<String>)> = relation_rows(&mut *connection, &format!(
         "SELECT c.oid::regclass::text, x.indexrelid::regclass::text, \
            ARRAY(SELECT a.attname::text FROM unnest(x.indkey) WITH ORDINALITY u(n, i) \
                  JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.n ORDER BY u.i) \
@@ -249,10 +243,7 @@ pub async fn load_tables(
          WHERE x.indisunique AND NOT x.indisprimary AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND {} \
            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.conrelid = x.indrelid)",
         user_relation()
-    ))
-    .bind(&skip)
-    .fetch_all(&mut *connection)
-    .await?;
+    ), &skip).await?;
     for (table, name, columns) in unique_indexes {
         // An expression in the index shows as attribute 0, which has no name: its table's
         // columns are then left to the server.
