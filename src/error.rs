@@ -77,8 +77,8 @@ enum Class {
 impl Outcome {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Outcome::Finished(Verdict::Pass) => 0,
-            Outcome::Finished(Verdict::Fail) => 1,
+            Outcome::Finished(Verdict::Pass | Verdict::Skipped) => 0,
+            Outcome::Finished(Verdict::Fail | Verdict::Error) => 1,
             Outcome::Failed(error) => match error.class() {
                 Class::Finding => 1,
                 Class::BadInput => 2,

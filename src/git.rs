@@ -1,5 +1,6 @@
-//! What a branch adds: the files under a directory that exist now but not at the point where
-//! the branch left a base ref. That is how `--base-ref` finds the migrations under review.
+//! What a branch changes under a directory since it left a base ref: the files it adds (the
+//! migrations under review with `--base-ref`) and the ones it modifies or deletes (merged
+//! history that must not change).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -12,21 +13,38 @@ pub struct GitError(String);
 
 type Result<T> = std::result::Result<T, GitError>;
 
-/// The names of the files under `dir` added since the branch left `base_ref`: committed,
-/// staged, changed in the working tree, or new and untracked.
-pub fn added_files(dir: &Path, base_ref: &str) -> Result<BTreeSet<String>> {
+/// Files under `dir` since the branch left a base ref, by path relative to `dir`.
+#[derive(Debug, Default)]
+pub struct BranchChanges {
+    /// Committed, staged, changed in the working tree, or new and untracked.
+    pub added: BTreeSet<String>,
+    pub modified: BTreeSet<String>,
+    pub deleted: BTreeSet<String>,
+}
+
+impl BranchChanges {
+    /// The file names (without directories) of the added files.
+    pub fn added_names(&self) -> BTreeSet<String> {
+        self.added
+            .iter()
+            .filter_map(|path| Path::new(path).file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
+pub fn branch_changes(dir: &Path, base_ref: &str) -> Result<BranchChanges> {
     let fork = git(dir, &["merge-base", base_ref, "HEAD"])?;
     let fork = fork.trim();
-    // Without rename detection a migration moved or renamed on the branch counts as added,
-    // and NUL-separated names come unquoted whatever characters they hold.
-    let added = git(
+    // Without rename detection a migration moved or renamed on the branch counts as added
+    // (and its old name as deleted); NUL-separated names come unquoted whatever they hold.
+    let status = git(
         dir,
         &[
             "diff",
-            "--name-only",
+            "--name-status",
             "-z",
             "--no-renames",
-            "--diff-filter=A",
             "--relative",
             fork,
             "--",
@@ -44,13 +62,23 @@ pub fn added_files(dir: &Path, base_ref: &str) -> Result<BTreeSet<String>> {
             ".",
         ],
     )?;
-    Ok(added
-        .split('\0')
-        .chain(untracked.split('\0'))
-        .filter(|path| !path.is_empty())
-        .filter_map(|path| Path::new(path).file_name())
-        .map(|name| name.to_string_lossy().into_owned())
-        .collect())
+    let mut changes = BranchChanges::default();
+    let mut fields = status.split('\0').filter(|field| !field.is_empty());
+    while let (Some(code), Some(path)) = (fields.next(), fields.next()) {
+        let set = match code {
+            "A" => &mut changes.added,
+            "D" => &mut changes.deleted,
+            _ => &mut changes.modified,
+        };
+        set.insert(path.to_string());
+    }
+    changes.added.extend(
+        untracked
+            .split('\0')
+            .filter(|path| !path.is_empty())
+            .map(str::to_string),
+    );
+    Ok(changes)
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String> {

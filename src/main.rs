@@ -16,7 +16,8 @@ fn main() -> ExitCode {
         Err(error) => Outcome::Failed(Error::Arguments(first_line(&error.render().to_string()))),
         Ok(cli) => {
             init_logs(&cli);
-            match migverify::cli::settings::resolve(cli) {
+            let gate_output = migverify::cli::settings::gate_output(&cli);
+            let outcome = match migverify::cli::settings::resolve(cli) {
                 Err(error) => Outcome::Failed(error.into()),
                 Ok(settings) => match tokio::runtime::Builder::new_multi_thread()
                     .enable_all()
@@ -25,7 +26,11 @@ fn main() -> ExitCode {
                     Ok(runtime) => runtime.block_on(migverify::run_until_interrupted(settings)),
                     Err(error) => Outcome::Failed(Error::Runtime(error)),
                 },
+            };
+            if let Some((kind, output)) = gate_output {
+                migverify::commands::report_failure(kind, &output, &outcome);
             }
+            outcome
         }
     };
     match &outcome {

@@ -81,16 +81,20 @@ fn stairway_steps_every_revision_once_across_the_branch_and_the_merge() {
 
 #[test]
 fn a_history_with_two_heads_is_tested_at_both() {
-    let run = Sandbox::new().gate("cycle", "alembic-two-heads", &["--rows", "200"]);
+    let run = Sandbox::new().gate(
+        "cycle",
+        "alembic-two-heads",
+        &["--rows", "200", "--allow-heads"],
+    );
     assert_eq!(run.code, 0, "{}", run.output());
     let report = run.json();
     assert_eq!(report["steps"][1]["from"], "0005");
     assert_eq!(report["steps"][1]["to"], "0006+0007");
     assert_eq!(report["steps"][2]["name"], "downgrade");
-    assert_eq!(report["checks"][0]["name"], "heads");
+    assert_eq!(report["checks"][0]["name"], "single_head");
     assert_eq!(
         report["checks"][0]["message"],
-        "the history has 2 heads (0006, 0007); the gate tests them all"
+        "the history has 2 heads (0006, 0007); the gate tests them all (--allow-heads)"
     );
     assert!(run.stderr.contains("2 heads"), "{}", run.stderr);
 }

@@ -119,18 +119,78 @@ fn base_ref_tests_just_the_migration_a_branch_adds() {
     assert_eq!(report["from"], "20240101000007");
     assert_eq!(report["steps"][0]["to"], "20240101000007");
 
-    // On main itself the branch adds nothing: nothing to test, and that is no failure.
+    // On main itself the branch adds nothing: nothing to test, and that is no failure; the
+    // report says so rather than being absent.
     git(repo.path(), &["checkout", "-q", "main"]);
-    let run = sandbox.run(&["cycle", "-m", &project, "--base-ref", "main"]);
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &project,
+        "--base-ref",
+        "main",
+        "--format",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stderr.contains("adds no migration compared with main"),
         "{}",
         run.stderr
     );
+    let report = run.json();
+    assert_eq!(report["verdict"], "skipped");
+    assert_eq!(
+        report["message"],
+        "this branch adds no migration compared with main: nothing to test"
+    );
 
     let run = sandbox.run(&["cycle", "-m", &project, "--base-ref", "no-such-ref"]);
     run.assert_one_sentence(2, "no-such-ref");
+}
+
+#[test]
+fn a_merged_migration_edited_on_the_branch_fails_history_unchanged() {
+    let repo = repository_with_a_branch("pos", "20240101000008");
+    let project = repo.path().join("migrations");
+    let edited = std::fs::read_dir(&project)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|name| name.starts_with("20240101000003") && name.ends_with(".up.sql"))
+        .unwrap();
+    let path = project.join(&edited);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}\n-- tidied on the branch\n")).unwrap();
+    git(
+        repo.path(),
+        &["commit", "-q", "-am", "edit a merged migration"],
+    );
+    let run = Sandbox::new().run(&[
+        "cycle",
+        "-m",
+        &project.display().to_string(),
+        "--base-ref",
+        "main",
+        "--rows",
+        "20",
+        "--no-full",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let report = run.json();
+    let check = &report["checks"][0];
+    assert_eq!(
+        (check["name"].as_str(), check["status"].as_str()),
+        (Some("history_unchanged"), Some("fail"))
+    );
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "{edited} (revision 20240101000003), merged on main, was modified on this branch"
+        )),
+        "{message}"
+    );
 }
 
 #[test]

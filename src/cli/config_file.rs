@@ -39,6 +39,8 @@ pub struct ConfigFile {
     pub(super) irreversible: Vec<String>,
     #[serde(default)]
     pub(super) strict_history: bool,
+    #[serde(default)]
+    pub(super) allow_heads: bool,
     /// Tables neither seeded nor checked.
     #[serde(default)]
     pub(super) ignore_tables: Vec<String>,

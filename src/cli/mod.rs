@@ -224,6 +224,9 @@ pub struct GateArgs {
     /// and the range is reached the way a fresh deploy does).
     #[arg(long)]
     pub strict_history: bool,
+    /// A history with several heads is on purpose: test them all rather than fail `single_head`.
+    #[arg(long)]
+    pub allow_heads: bool,
     /// Also downgrade to base and rebuild from base (cycle; the default up to 100000 --rows).
     #[arg(long, conflicts_with = "no_full")]
     pub full: bool,

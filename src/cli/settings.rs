@@ -214,6 +214,25 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
     Ok(Settings { color, task })
 }
 
+/// Where a gate's report goes, read from the flags alone, before anything can fail: a run that
+/// ends in an error still writes its report there.
+pub fn gate_output(cli: &Cli) -> Option<(GateKind, ReportOutput)> {
+    let (kind, args) = match &cli.command {
+        Command::Cycle(args) => (GateKind::Cycle, args),
+        Command::Stairway(args) => (GateKind::Stairway, args),
+        _ => return None,
+    };
+    Some((kind, report_output(args)))
+}
+
+fn report_output(args: &GateArgs) -> ReportOutput {
+    ReportOutput {
+        format: args.format,
+        json_file: args.report.clone(),
+        markdown_file: args.markdown.clone(),
+    }
+}
+
 fn project_dir(command: &Command) -> Option<&Path> {
     match command {
         Command::Cycle(gate) | Command::Stairway(gate) => Some(&gate.project.migrations),
@@ -253,6 +272,7 @@ impl Layer<'_> {
     }
 
     fn gate(&self, kind: GateKind, args: GateArgs) -> Result<Task> {
+        let output = report_output(&args);
         let budget = match (args.budget, self.value(|f| &f.budget)) {
             (Some(budget), _) => budget,
             (None, Some(seconds)) => {
@@ -293,6 +313,7 @@ impl Layer<'_> {
                 self.list(|f| &f.allow_cluster_change),
             ),
             strict_history: args.strict_history || self.0.is_some_and(|f| f.strict_history),
+            allow_heads: args.allow_heads || self.0.is_some_and(|f| f.allow_heads),
         };
         Ok(Task::Gate {
             kind,
@@ -309,11 +330,7 @@ impl Layer<'_> {
                 irreversible_ok: fill(args.irreversible_ok, self.list(|f| &f.irreversible_ok)),
                 rules,
             },
-            output: ReportOutput {
-                format: args.format,
-                json_file: args.report,
-                markdown_file: args.markdown,
-            },
+            output,
         })
     }
 

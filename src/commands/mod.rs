@@ -14,6 +14,8 @@ use crate::error::{Error, Outcome, Result};
 use crate::report::Verdict;
 use crate::runner::{self, Runner};
 
+pub use gate::report_failure;
+
 /// Runs a command, or stops it at SIGINT, SIGTERM, SIGHUP (a closed terminal or SSH session) or
 /// SIGQUIT. Interrupting drops the run, and with it the scratch database and the cluster,
 /// before this returns.

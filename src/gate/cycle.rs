@@ -49,7 +49,7 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
     let snapshots = config.rules.snapshots.as_deref();
     let span = session.span(from, to);
     let revisions = session.runner_revisions();
-    session.record_range(from, to);
+    session.record_range(config);
 
     let at_base = session.snapshot().await?;
     session.check_committed(snapshots, &Target::base(), &at_base)?;
@@ -180,6 +180,7 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
             Stepped::Failed(Some(revision)) => !in_range.contains(revision),
             _ => false,
         };
+        session.check_downgrades_exist(to);
         let down = session.try_step(to, &Target::base()).await?;
         match &down {
             Stepped::Done => {

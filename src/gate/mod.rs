@@ -88,6 +88,16 @@ pub struct Rules {
     /// A revision below the range under test that fails on its own fails the run, rather
     /// than being a warning on the way to the range.
     pub strict_history: bool,
+    /// A history with several heads is tested at all of them rather than failing `single_head`.
+    pub allow_heads: bool,
+}
+
+/// What `plan` decided.
+#[derive(Debug)]
+pub enum Planned {
+    Run(Box<GatePlan>),
+    /// Nothing to test, and why.
+    NothingToTest(String),
 }
 
 /// What a gate run does, decided by `plan`.
@@ -104,6 +114,8 @@ pub struct GatePlan {
     /// Full ids of the revisions whose downgrade is known not to exist; the gate does not go
     /// below them.
     pub irreversible_ok: Vec<String>,
+    /// Merged migrations the branch under review modified or deleted (`--base-ref`).
+    pub history_changes: Vec<String>,
     pub rules: Rules,
 }
 

@@ -9,27 +9,28 @@ use crate::error::{Error, Result};
 use crate::git;
 use crate::runner::{Revisions, RunnerError, Target};
 
-use super::{FullLeg, GateKind, GatePlan, GateRequest};
+use super::{FullLeg, GateKind, GatePlan, GateRequest, Planned};
 
-/// What the run does, or `None` when a branch adds no migration to test. `project` is the
-/// migration directory, whose repository `--base-ref` is read from.
+/// What the run does. `project` is the migration directory, whose repository `--base-ref` is
+/// read from.
 pub fn plan(
     kind: GateKind,
     request: GateRequest,
     revisions: &Revisions,
     project: &Path,
-) -> Result<Option<GatePlan>> {
+) -> Result<Planned> {
     let range = &request.range;
+    let mut history_changes = Vec::new();
     let (from, to) = match &range.base_ref {
         Some(base_ref) => {
-            let added = git::added_files(project, base_ref)?;
-            match branch_range(revisions, &added, range.to.as_deref())? {
+            let changes = git::branch_changes(project, base_ref)?;
+            history_changes = merged_history_changes(revisions, &changes, base_ref);
+            match branch_range(revisions, &changes.added_names(), range.to.as_deref())? {
                 Some(range) => range,
                 None => {
-                    tracing::warn!(
+                    return Ok(Planned::NothingToTest(format!(
                         "this branch adds no migration compared with {base_ref}: nothing to test"
-                    );
-                    return Ok(None);
+                    )))
                 }
             }
         }
@@ -49,15 +50,16 @@ pub fn plan(
         GateKind::Cycle => seeding(&request.seeding),
         GateKind::Stairway => None,
     };
-    Ok(Some(GatePlan {
+    Ok(Planned::Run(Box::new(GatePlan {
         kind,
         from,
         to,
         full: full_leg(request.full, request.seeding.rows),
         seed,
         irreversible_ok: full_ids(revisions, &request.irreversible_ok)?,
+        history_changes,
         rules: request.rules,
-    }))
+    })))
 }
 
 /// Up to this many rows per table, `cycle` also goes down to base and back by default: beyond,
@@ -144,4 +146,41 @@ fn full_ids(revisions: &Revisions, specs: &[String]) -> Result<Vec<String>> {
             _ => Err(RunnerError::UnknownRevision(spec.clone()).into()),
         })
         .collect()
+}
+
+/// Merged migrations the branch modified or deleted, one sentence each naming the file and,
+/// for one that still exists, its revision. Only files that define a revision count (a
+/// revision's files, or a deleted `.sql`, or `.py` below the project's top directory, where
+/// alembic keeps its versions); env.py and the like may change.
+fn merged_history_changes(
+    revisions: &Revisions,
+    changes: &git::BranchChanges,
+    base_ref: &str,
+) -> Vec<String> {
+    let revision_of = |path: &str| {
+        let name = Path::new(path).file_name()?.to_string_lossy().into_owned();
+        revisions
+            .all()
+            .iter()
+            .find(|r| r.files.contains(&name))
+            .map(|r| r.id.clone())
+    };
+    let mut found = Vec::new();
+    for path in &changes.modified {
+        if let Some(revision) = revision_of(path) {
+            found.push(format!(
+                "{path} (revision {revision}), merged on {base_ref}, was modified on this branch"
+            ));
+        }
+    }
+    for path in &changes.deleted {
+        let defines_revision =
+            path.ends_with(".sql") || (path.ends_with(".py") && path.contains('/'));
+        if defines_revision {
+            found.push(format!(
+                "{path}, merged on {base_ref}, was deleted on this branch"
+            ));
+        }
+    }
+    found
 }

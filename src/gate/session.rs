@@ -220,7 +220,10 @@ impl<'a> Session<'a> {
     }
 
     /// Records the range under test, and says when it ends at several heads.
-    pub fn record_range(&mut self, from: &Target, to: &Target) {
+    /// Records the range under test, and the checks on the history as a whole: one head, and
+    /// merged migrations unchanged by the branch under review.
+    pub fn record_range(&mut self, config: &GatePlan) {
+        let (from, to) = (&config.from, &config.to);
         self.report.from = from.to_string();
         self.report.to = to.to_string();
         self.report.revisions = self
@@ -230,7 +233,18 @@ impl<'a> Session<'a> {
             .iter()
             .map(|r| r.id.clone())
             .collect();
-        self.note_heads(to);
+        self.check_single_head();
+        if !config.history_changes.is_empty() {
+            self.report.push_check(Check {
+                name: "history_unchanged".to_string(),
+                status: CheckStatus::Fail,
+                message: format!(
+                    "{}: a migration that is merged may already have run where it was deployed, so change it with a new revision instead",
+                    config.history_changes.join("; ")
+                ),
+                details: Details::None {},
+            });
+        }
     }
 
     /// Records what the range does to the schema, for a reviewer.
@@ -248,23 +262,66 @@ impl<'a> Session<'a> {
         );
     }
 
-    /// Says, in the report, that the range ends at several heads and that all are tested.
-    fn note_heads(&mut self, to: &Target) {
-        if to.heads().len() < 2 {
+    /// The downgrade to base must not pass silently through revisions that have no down
+    /// migration (a downgrade of `pass` under an upgrade that does something): `has_down`
+    /// fails naming them. Those accepted with `--irreversible-ok` are never downgraded.
+    pub fn check_downgrades_exist(&mut self, to: &Target) {
+        let missing: Vec<String> = self
+            .runner
+            .revisions()
+            .between(&Target::base(), to)
+            .into_iter()
+            .filter(|r| !r.has_down)
+            .map(|r| r.id.clone())
+            .collect();
+        if missing.is_empty() {
             return;
         }
-        let message = format!(
-            "the history has {} heads ({}); the gate tests them all",
-            to.heads().len(),
-            to.heads().join(", ")
+        self.report.push_check(Check {
+            name: "has_down".to_string(),
+            status: CheckStatus::Fail,
+            message: format!(
+                "{} no down migration (`migverify revisions` lists it as no-down), and the downgrade to base passes through it: give it a downgrade, or accept it with --irreversible-ok",
+                match missing.as_slice() {
+                    [one] => format!("{one} has"),
+                    many => format!("{} have", many.join(", ")),
+                }
+            ),
+            details: Details::Revisions { revisions: missing },
+        });
+    }
+
+    /// A history with several heads fails `single_head` (a merge revision is missing), unless
+    /// `--allow-heads` says that is on purpose; the gate then tests them all.
+    fn check_single_head(&mut self) {
+        let head = self.runner.revisions().head();
+        let heads = head.heads();
+        if heads.len() < 2 {
+            return;
+        }
+        let listed = format!(
+            "the history has {} heads ({})",
+            heads.len(),
+            heads.join(", ")
         );
+        let (status, message) = if self.rules.allow_heads {
+            (
+                CheckStatus::Pass,
+                format!("{listed}; the gate tests them all (--allow-heads)"),
+            )
+        } else {
+            (
+                CheckStatus::Fail,
+                format!("{listed}: merge them into one (alembic merge heads), or pass --allow-heads if they are meant to stay apart"),
+            )
+        };
         tracing::warn!("{message}");
         self.report.push_check(Check {
-            name: "heads".to_string(),
-            status: CheckStatus::Pass,
+            name: "single_head".to_string(),
+            status,
             message,
             details: Details::Heads {
-                heads: to.heads().to_vec(),
+                heads: heads.to_vec(),
             },
         });
     }

@@ -22,7 +22,7 @@ pub async fn stairway(
     let states = revisions.walk(&config.from, &config.to);
     let snapshots = config.rules.snapshots.as_deref();
     let mut session = Session::open("stairway", runner, database, config).await?;
-    session.record_range(&config.from, &config.to);
+    session.record_range(config);
     let mut coverage = Coverage::default();
 
     let first = &config.from;

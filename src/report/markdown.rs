@@ -26,6 +26,11 @@ pub fn render_markdown(report: &Report) -> String {
     let mut out = String::new();
     out.push_str(MARKER);
     out.push('\n');
+    if let Some(ended) = ended_early(report) {
+        // With the marker, so the PR's comment is replaced rather than left saying PASS.
+        let _ = writeln!(out, "## migverify {}: {ended}", report.command);
+        return out;
+    }
     out.push_str(&summary(report));
 
     out.push_str("\n### Steps\n\n");
@@ -108,12 +113,24 @@ pub fn render_markdown(report: &Report) -> String {
     out
 }
 
+/// The heading and sentence of a run that ended without a verdict on the migrations.
+fn ended_early(report: &Report) -> Option<String> {
+    let message = report.message.as_deref().unwrap_or("");
+    match report.verdict {
+        Verdict::Error => Some(format!("⚠️ ERROR\n\nThe run did not complete: {message}\n")),
+        Verdict::Skipped => Some(format!("⏭️ SKIPPED\n\n{message}\n")),
+        Verdict::Pass | Verdict::Fail => None,
+    }
+}
+
 /// The opening lines: verdict, one-line summary, and the first failure by name.
 fn summary(report: &Report) -> String {
     let mut out = String::new();
     let verdict = match report.verdict {
         Verdict::Pass => "✅ PASS",
         Verdict::Fail => "❌ FAIL",
+        Verdict::Error => "⚠️ ERROR",
+        Verdict::Skipped => "⏭️ SKIPPED",
     };
     let _ = writeln!(out, "## migverify {}: {verdict}\n", report.command);
     let revisions = match report.revisions.len() {
@@ -128,7 +145,7 @@ fn summary(report: &Report) -> String {
         ),
         format!(
             "{} ({})",
-            report.kind,
+            report.kind.as_deref().unwrap_or("unknown kind"),
             plural(report.rows_per_table, "row") + " per table"
         ),
     ];

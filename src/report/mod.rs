@@ -16,7 +16,15 @@ use serde::Serialize;
 pub enum Verdict {
     Pass,
     Fail,
+    /// The run could not start or was stopped (bad input, the environment, an interrupt): the
+    /// report's `message` says why in one sentence.
+    Error,
+    /// There was nothing to test (a branch that adds no migration): `message` says why.
+    Skipped,
 }
+
+/// The version of the JSON report's shape (report.schema.json): fields are added, never renamed.
+pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -173,9 +181,14 @@ pub struct Skipped {
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub migverify: &'static str,
+    pub schema_version: u32,
     pub command: String,
-    pub kind: String,
+    /// The kind of project; `None` when the run ended before it was known.
+    pub kind: Option<String>,
     pub verdict: Verdict,
+    /// Why the run is an error or was skipped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
     pub rows_per_table: u64,
     pub budget_s: f64,
     /// The range under test and the revisions in it.
@@ -196,9 +209,11 @@ impl Report {
     pub fn new(command: &str, kind: &str, budget_s: f64) -> Self {
         Report {
             migverify: env!("CARGO_PKG_VERSION"),
+            schema_version: SCHEMA_VERSION,
             command: command.to_string(),
-            kind: kind.to_string(),
+            kind: Some(kind.to_string()),
             verdict: Verdict::Pass,
+            message: None,
             rows_per_table: 0,
             budget_s,
             from: String::new(),
@@ -210,6 +225,16 @@ impl Report {
             schema_diff: String::new(),
             coverage: None,
         }
+    }
+
+    /// The report of a run that ended without a verdict on the migrations: `Error` or
+    /// `Skipped`, with why.
+    pub fn ended_early(command: &str, verdict: Verdict, message: String) -> Self {
+        let mut report = Report::new(command, "", 0.0);
+        report.kind = None;
+        report.verdict = verdict;
+        report.message = Some(message);
+        report
     }
 
     pub fn failed_steps(&self) -> impl Iterator<Item = &Step> {

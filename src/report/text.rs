@@ -18,6 +18,23 @@ pub fn render_text(report: &Report, color: bool) -> String {
         }
     };
     let mut out = String::new();
+    match (report.verdict, &report.message) {
+        (Verdict::Error, Some(message)) => {
+            return format!(
+                "migverify {}: {} {message}\n",
+                report.command,
+                paint("ERROR", RED)
+            )
+        }
+        (Verdict::Skipped, Some(message)) => {
+            return format!(
+                "migverify {}: {} {message}\n",
+                report.command,
+                paint("SKIPPED", YELLOW)
+            )
+        }
+        _ => {}
+    }
     let rows = match report.rows_per_table {
         0 => String::new(),
         rows => format!(" · {rows} rows per table"),
@@ -25,7 +42,9 @@ pub fn render_text(report: &Report, color: bool) -> String {
     let _ = writeln!(
         out,
         "migverify {} · {}{rows} · budget {}s per step",
-        report.command, report.kind, report.budget_s
+        report.command,
+        report.kind.as_deref().unwrap_or(""),
+        report.budget_s
     );
 
     let _ = writeln!(out, "\nsteps");
@@ -106,6 +125,8 @@ pub fn render_text(report: &Report, color: bool) -> String {
     let verdict = match report.verdict {
         Verdict::Pass => paint("PASS", GREEN),
         Verdict::Fail => paint("FAIL", RED),
+        Verdict::Error => paint("ERROR", RED),
+        Verdict::Skipped => paint("SKIPPED", YELLOW),
     };
     let _ = writeln!(
         out,
