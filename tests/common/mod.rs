@@ -29,7 +29,10 @@ pub fn alembic_python() -> PathBuf {
             let python = venv.join("bin/python");
             let ready = |python: &Path| {
                 Command::new(python)
-                    .args(["-c", "import alembic, sqlalchemy, psycopg2, optuna"])
+                    .args([
+                        "-c",
+                        "import alembic, sqlalchemy, psycopg2, optuna, jsonschema, pytest, maturin",
+                    ])
                     .status()
                     .is_ok_and(|s| s.success())
             };

@@ -130,23 +130,30 @@ class MigverifyFailure(Exception):
     pass
 
 
+class MigverifyRun(pytest.Collector):
+    """The gate's run, the parent of its items: their ids read `migverify::<check>[...]`."""
+
+    def collect(self):
+        return []
+
+
 def _items(report, command, stderr, code):
     """(name, outcome, text) for each item the run gives."""
     if report is None or report.get("verdict") == "error":
         message = (report or {}).get("error") or stderr or "migverify exited with {}".format(code)
-        return [("migverify::run", "fail", "{}\n(command: {})".format(message, shlex.join(command)))]
+        return [("run", "fail", "{}\n(command: {})".format(message, " ".join(map(shlex.quote, command))))]
     if report.get("verdict") == "skipped":
-        return [("migverify::run", "skip", report.get("reason") or "nothing to test")]
+        return [("run", "skip", report.get("message") or "nothing to test")]
     span = ",".join(report.get("revisions") or []) or "{}..{}".format(
         report.get("from"), report.get("to")
     )
     items = []
     for step in report.get("steps", []):
         if step.get("status") in ("error", "over_budget"):
-            name = "migverify::{}[{}->{}]".format(step["name"], step["from"], step["to"])
+            name = "{}[{}->{}]".format(step["name"], step["from"], step["to"])
             items.append((name, "fail", step.get("error") or step["status"]))
     for check in report.get("checks", []):
-        name = "migverify::{}[{}]".format(check["name"], span)
+        name = "{}[{}]".format(check["name"], span)
         items.append((name, check["status"], _failure_text(check)))
     seen = {}
     unique = []
@@ -162,10 +169,11 @@ def pytest_collection_modifyitems(session, config, items):
     if not _setting(config, "migverify"):
         return
     report, command, stderr, code = _run(config)
+    run = MigverifyRun.from_parent(session, name="migverify", nodeid="migverify")
     for name, outcome, text in _items(report, command, stderr, code):
         if outcome == "skip":
-            item = MigverifyItem.from_parent(session, name=name, outcome="pass", text=text)
+            item = MigverifyItem.from_parent(run, name=name, outcome="pass", text=text)
             item.add_marker(pytest.mark.skip(reason=text))
         else:
-            item = MigverifyItem.from_parent(session, name=name, outcome=outcome, text=text)
+            item = MigverifyItem.from_parent(run, name=name, outcome=outcome, text=text)
         items.append(item)
