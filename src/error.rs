@@ -113,7 +113,9 @@ impl Error {
 
 fn database_class(error: &DatabaseError) -> Class {
     match error {
-        DatabaseError::BadUrl | DatabaseError::MigrationRoleNeedsThrowaway => Class::BadInput,
+        DatabaseError::BadUrl
+        | DatabaseError::MigrationRoleNeedsThrowaway
+        | DatabaseError::NotAKeptCluster(_) => Class::BadInput,
         DatabaseError::NoServerBinaries
         | DatabaseError::NoUnprivilegedUser
         | DatabaseError::ClusterStart(_)

@@ -485,3 +485,23 @@ fn an_interpreter_that_never_answers_is_exit_3_within_the_budget() {
         run.elapsed
     );
 }
+
+#[test]
+fn an_env_py_reading_a_setting_of_its_own_is_given_the_scratch_url() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.gate(
+        "cycle",
+        "alembic-env-app-db-url",
+        &["--rows", "20", "--no-full"],
+    );
+    run.assert_one_sentence(3, "--env NAME={url} for a variable, -x KEY={url}");
+    for flag in [["--env", "APP_DB_URL={url}"], ["-x", "db={url}"]] {
+        let run = sandbox.gate(
+            "cycle",
+            "alembic-env-app-db-url",
+            &[flag[0], flag[1], "--rows", "20", "--no-full"],
+        );
+        assert_eq!(run.code, 0, "{flag:?}: {}", run.output());
+        assert_eq!(run.json()["revisions"], serde_json::json!(["0002"]));
+    }
+}

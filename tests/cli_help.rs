@@ -38,6 +38,7 @@ fn every_command_shows_an_example_and_every_option_a_help_line() {
         "seed",
         "checksum",
         "completions",
+        "stop",
     ] {
         let text = help(&[command, "--help"]);
         assert!(text.contains("\nExample"), "{command} has no example");

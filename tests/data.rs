@@ -684,10 +684,15 @@ fn seed_keeps_a_database_whose_checksums_are_the_ones_cycle_reports() {
         "{}",
         seeded.stdout
     );
+    // The URL seed prints (libpq's socket form) is one checksum takes as it is.
+    let url = common::kept_line(&seeded.stderr, "its URL: ");
     let (dir, port, database) = common::kept_database(&seeded.stderr);
-    let url = format!(
-        "postgres://postgres@localhost/{database}?host={}&port={port}",
-        dir.display()
+    assert_eq!(
+        url,
+        format!(
+            "postgres://postgres@/{database}?host={}&port={port}",
+            dir.display()
+        )
     );
 
     // Another sandbox reads it: this one holds the kept cluster until it is stopped below.
@@ -716,7 +721,15 @@ fn seed_keeps_a_database_whose_checksums_are_the_ones_cycle_reports() {
         "{}",
         only.stdout
     );
-    common::stop_kept_cluster(&dir);
+    // And the command it prints stops the cluster and removes it.
+    let stop = common::kept_line(&seeded.stderr, "stop the cluster when done: ");
+    let words: Vec<&str> = stop.split_whitespace().collect();
+    assert_eq!(words[..2], ["migverify", "stop"]);
+    let stopped = reader.run(&words[1..]);
+    assert_eq!(stopped.code, 0, "{}", stopped.output());
+    assert!(!dir.exists(), "{} is still there", dir.display());
+    let again = reader.run(&words[1..]);
+    again.assert_one_sentence(2, "is not a cluster migverify kept");
 
     let gate = sandbox.gate(
         "cycle",

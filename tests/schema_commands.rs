@@ -96,7 +96,9 @@ fn diff_of_two_revisions_is_a_unified_diff_and_exit_1() {
     let run = sandbox.run(&["diff", "-m", &fixture("pos"), "-2", "head"]);
     assert_eq!(run.code, 1, "{}", run.output());
     assert!(
-        run.stdout.starts_with("--- -2\n+++ head\n@@ "),
+        // Each side named as resolved, not as asked (-2, head).
+        run.stdout
+            .starts_with("--- 20240101000006\n+++ 20240101000008\n@@ "),
         "{}",
         run.stdout
     );
@@ -121,6 +123,29 @@ fn diff_of_two_revisions_is_a_unified_diff_and_exit_1() {
     ]);
     assert_eq!(same.code, 0, "{}", same.output());
     assert_eq!(same.stdout, "");
+
+    let json = sandbox.run(&[
+        "diff",
+        "-m",
+        &fixture("pos"),
+        "-1",
+        "head",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json.code, 1, "{}", json.output());
+    let difference = json.json();
+    assert_eq!(difference["a"], "20240101000007");
+    assert_eq!(difference["b"], "20240101000008");
+    assert_eq!(difference["same"], false);
+    assert_eq!(
+        difference["unexpected"],
+        serde_json::json!(["index public.ix_orders_status"])
+    );
+    assert!(difference["diff"]
+        .as_str()
+        .unwrap()
+        .starts_with("--- 20240101000007\n+++ 20240101000008\n"));
 }
 
 #[test]

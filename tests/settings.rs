@@ -239,3 +239,44 @@ fn base_ref_finds_an_alembic_revision_by_its_script() {
     assert_eq!(report["revisions"], serde_json::json!(["0009"]));
     assert_eq!(report["from"], "0008");
 }
+
+#[test]
+fn migverify_toml_is_found_above_the_project_up_to_the_repository_root() {
+    let repo = tempfile::tempdir().unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    let project = repo.path().join("service/migrations");
+    std::fs::create_dir_all(project.parent().unwrap()).unwrap();
+    let copied = Command::new("cp")
+        .arg("-r")
+        .arg(fixture("pos"))
+        .arg(&project)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let file = repo.path().join("migverify.toml");
+    std::fs::write(&file, "rows = 30\n").unwrap();
+    let project = project.display().to_string();
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &project,
+        "--no-full",
+        "-v",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.json()["rows_per_table"], 30);
+    assert!(
+        run.stderr
+            .contains(&format!("settings read from {}", file.display())),
+        "{}",
+        run.stderr
+    );
+
+    // A bad key there is an error, not ignored.
+    std::fs::write(&file, "rows = 30\nrowz = 5\n").unwrap();
+    let run = sandbox.run(&["cycle", "-m", &project]);
+    run.assert_one_sentence(2, "line 2: unknown field `rowz`");
+}

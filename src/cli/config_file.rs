@@ -67,16 +67,24 @@ pub(super) struct AlembicConfig {
 }
 
 impl ConfigFile {
-    /// Reads `explicit`, else `<project>/migverify.toml` if there is one.
+    /// Reads `explicit`, else the nearest migverify.toml: in the project, or in a directory
+    /// above it up to the root of its repository (a team keeps one at the root for every
+    /// project in it).
     pub fn find(
         explicit: Option<&Path>,
         project: &Path,
     ) -> Result<Option<ConfigFile>, SettingsError> {
         let path = match explicit {
             Some(path) => path.to_path_buf(),
-            None => match project.join(FILE_NAME) {
-                path if path.is_file() => path,
-                _ => return Ok(None),
+            None => match nearest(project) {
+                Some(path) => path,
+                None => {
+                    tracing::info!(
+                        "no {FILE_NAME} in {} or above it: defaults and flags only",
+                        project.display()
+                    );
+                    return Ok(None);
+                }
             },
         };
         let text = std::fs::read_to_string(&path).map_err(|source| SettingsError::ReadConfig {
@@ -108,6 +116,22 @@ impl ConfigFile {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// `project/migverify.toml`, else the same in each directory above, stopping at the root of
+/// the repository (the directory holding `.git`) or of the file system.
+fn nearest(project: &Path) -> Option<PathBuf> {
+    let start = std::path::absolute(project).ok()?;
+    for dir in start.ancestors() {
+        let candidate = dir.join(FILE_NAME);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    None
 }
 
 #[cfg(test)]

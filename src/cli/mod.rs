@@ -28,7 +28,7 @@ pub struct Cli {
     /// Colour in reports and diffs; NO_COLOR is honoured under auto.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Settings file (default: migverify.toml in the migration project, if there is one).
+    /// Settings file (default: the nearest migverify.toml, in the migration project or above it up to the repository root).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -107,6 +107,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Stop a throwaway cluster that --keep or seed left running, and remove its directory.
+    #[command(after_help = "Example:\n  migverify stop /tmp/migverify-AbC123")]
+    Stop {
+        /// The cluster's directory, as --keep or seed printed it.
+        dir: PathBuf,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  migverify completions bash > /etc/bash_completion.d/migverify"
@@ -131,6 +137,9 @@ pub enum Command {
         /// Also compare the physical order of columns.
         #[arg(long)]
         compare_column_order: bool,
+        /// Output format: the unified diff, or JSON with the objects that differ.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 

@@ -84,6 +84,10 @@ pub enum Task {
         project: Project,
         server: Server,
         compare_column_order: bool,
+        format: Format,
+    },
+    Stop {
+        dir: PathBuf,
     },
     Completions {
         shell: clap_complete::Shell,
@@ -138,7 +142,7 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
         None => None,
     };
     if let Some(file) = &file {
-        tracing::info!(file = %file.path().display(), "settings");
+        tracing::info!("settings read from {}", file.path().display());
     }
     let file = Layer(file.as_ref());
     let task = match cli.command {
@@ -200,6 +204,7 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
             project,
             database,
             compare_column_order,
+            format,
         } => {
             let server = file.server(database, None)?;
             Task::Diff {
@@ -207,8 +212,10 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
                 project: file.project(project, Some(&server.choice), None)?,
                 server,
                 compare_column_order,
+                format,
             }
         }
+        Command::Stop { dir } => Task::Stop { dir },
         Command::Completions { shell } => Task::Completions { shell },
     };
     Ok(Settings { color, task })
@@ -240,7 +247,7 @@ fn project_dir(command: &Command) -> Option<&Path> {
         | Command::Snapshot { project, .. }
         | Command::Seed { project, .. }
         | Command::Diff { project, .. } => Some(&project.migrations),
-        Command::Checksum { .. } | Command::Completions { .. } => None,
+        Command::Checksum { .. } | Command::Stop { .. } | Command::Completions { .. } => None,
     }
 }
 

@@ -9,7 +9,7 @@ mod seed;
 use std::path::Path;
 
 use crate::cli::settings::{Project, Server, Settings, Task};
-use crate::database::ScratchDatabase;
+use crate::database::{self, ScratchDatabase};
 use crate::error::{Error, Outcome, Result};
 use crate::report::Verdict;
 use crate::runner::{self, Runner};
@@ -86,7 +86,23 @@ async fn run(settings: Settings) -> Result<Verdict> {
             project,
             server,
             compare_column_order,
-        } => schema::diff(&sides, &project, &server, compare_column_order, color).await,
+            format,
+        } => {
+            schema::diff(
+                &sides,
+                &project,
+                &server,
+                compare_column_order,
+                format,
+                color,
+            )
+            .await
+        }
+        Task::Stop { dir } => {
+            database::stop_kept(&dir)?;
+            eprintln!("stopped the cluster in {} and removed it", dir.display());
+            Ok(Verdict::Pass)
+        }
         Task::Completions { shell } => {
             let mut cli = <crate::cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cli, "migverify", &mut std::io::stdout());

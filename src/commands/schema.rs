@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use crate::cli::settings::{Project, Server, SnapshotOutput};
+use crate::cli::Format;
 use crate::database::ScratchDatabase;
 use crate::error::{Error, Result};
-use crate::report::Verdict;
+use crate::report::{SchemaDifference, Verdict};
 use crate::runner::{self, Runner, Target};
 use crate::schema::{self, Snapshot};
 
@@ -66,9 +67,12 @@ pub async fn diff(
     project: &Project,
     server: &Server,
     compare_column_order: bool,
+    format: Format,
     color: bool,
 ) -> Result<Verdict> {
     let mut snapshots: [Option<Snapshot>; 2] = [None, None];
+    // Each side named as resolved: `-1` or `head` is shown as the revision it is.
+    let mut labels = sides.clone();
     let mut revisions = Vec::new();
     for (side, spec) in sides.iter().enumerate() {
         if Path::new(spec).is_file() {
@@ -91,21 +95,37 @@ pub async fn diff(
             .sort_by_key(|(_, target)| runner.revisions().between(&Target::base(), target).len());
         let database = scratch_database(server).await?;
         for (side, target) in targets {
+            labels[side] = target.to_string();
             snapshots[side] = Some(snapshot_at(runner.as_mut(), &database, &target).await?);
         }
     }
     let [old, new] = snapshots.map(|snapshot| snapshot.expect("each side is a file or a revision"));
-    let text = schema::unified_diff(
-        &old.comparable_text(compare_column_order),
-        &new.comparable_text(compare_column_order),
-        &sides[0],
-        &sides[1],
-        color,
-    );
-    print!("{text}");
-    Ok(if text.is_empty() {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
-    })
+    let diff = |color| {
+        schema::unified_diff(
+            &old.comparable_text(compare_column_order),
+            &new.comparable_text(compare_column_order),
+            &labels[0],
+            &labels[1],
+            color,
+        )
+    };
+    let same = diff(false).is_empty();
+    match format {
+        Format::Text => print!("{}", diff(color)),
+        Format::Json => {
+            let comparison = schema::compare(&old, &new, compare_column_order);
+            let [a, b] = labels.clone();
+            let difference = SchemaDifference {
+                a,
+                b,
+                same,
+                unexpected: comparison.unexpected,
+                missing: comparison.missing,
+                changed: comparison.changed,
+                diff: diff(false),
+            };
+            println!("{}", difference.to_json());
+        }
+    }
+    Ok(if same { Verdict::Pass } else { Verdict::Fail })
 }

@@ -239,6 +239,36 @@ impl Drop for TempCluster {
     }
 }
 
+/// `migverify stop DIR`: stops a throwaway cluster that `--keep` or `seed` left running and
+/// removes its directory. Anything that is not such a cluster (a directory not named as
+/// migverify names them, or without a data directory) is refused untouched.
+pub fn stop_kept(dir: &Path) -> Result<()> {
+    let named_ours = dir
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with("migverify-"));
+    if !named_ours || !dir.join("data/PG_VERSION").is_file() {
+        return Err(DatabaseError::NotAKeptCluster(dir.to_path_buf()));
+    }
+    let postmaster = std::fs::read_to_string(dir.join("data/postmaster.pid"))
+        .ok()
+        .and_then(|text| text.lines().next()?.trim().parse::<i32>().ok())
+        .map(Pid::from_raw);
+    if let Some(pid) = postmaster {
+        // SIGINT is PostgreSQL's "fast" shutdown; a postmaster already gone needs none.
+        if kill(pid, Signal::SIGINT).is_ok() {
+            let deadline = Instant::now() + STOP_TIMEOUT;
+            while kill(pid, None).is_ok() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if kill(pid, None).is_ok() {
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+        }
+    }
+    std::fs::remove_dir_all(dir)?;
+    Ok(())
+}
+
 /// initdb and postgres refuse to run as root; then they run as an unprivileged user who owns
 /// the cluster directory.
 enum ServerOwner {

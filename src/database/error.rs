@@ -19,6 +19,8 @@ pub enum DatabaseError {
     Unreachable { url: String, message: String },
     #[error("database error: {0}")]
     Query(String),
+    #[error("{0} is not a cluster migverify kept (expected the directory `--keep` or `seed` printed, holding data/PG_VERSION)")]
+    NotAKeptCluster(std::path::PathBuf),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

@@ -10,7 +10,7 @@ pub mod reaper;
 mod scratch;
 
 pub use binaries::ServerBinaries;
-pub use cluster::TempCluster;
+pub use cluster::{stop_kept, TempCluster};
 pub use cluster_state::{ClusterChange, ClusterState, CLUSTER_OBJECT_KINDS};
 pub use scratch::{ScratchDatabase, ServerChoice};
 
@@ -39,8 +39,9 @@ impl ServerUrl {
         if !matches!(scheme, Some("postgres" | "postgresql")) {
             return Err(DatabaseError::BadUrl);
         }
+        let normalized = socket_form(url);
         let options =
-            Box::new(std::str::FromStr::from_str(url).map_err(|_| DatabaseError::BadUrl)?);
+            Box::new(std::str::FromStr::from_str(&normalized).map_err(|_| DatabaseError::BadUrl)?);
         Ok(ServerUrl {
             text: url.to_string(),
             options,
@@ -59,14 +60,45 @@ impl ServerUrl {
     /// The password, for tools that connect through libpq (which reads PGPASSWORD), so that
     /// it never needs to appear in a URL handed to them.
     pub fn password(&self) -> Option<String> {
-        let parsed = url::Url::parse(&self.text).ok()?;
-        let password = parsed.password()?;
-        Some(
-            percent_encoding::percent_decode_str(password)
-                .decode_utf8_lossy()
-                .into_owned(),
-        )
+        let parsed = url::Url::parse(&socket_form(&self.text)).ok()?;
+        match parsed.password() {
+            Some(password) => Some(
+                percent_encoding::percent_decode_str(password)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            ),
+            None => parsed
+                .query_pairs()
+                .find(|(key, _)| key == "password")
+                .map(|(_, value)| value.into_owned()),
+        }
     }
+}
+
+/// libpq's socket form, `postgres://USER:PASSWORD@/DATABASE?host=/run/postgresql`, has user
+/// information but no host, which URL parsers refuse; the same with the user and password as
+/// query parameters (which libpq also reads) parses everywhere.
+fn socket_form(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.into();
+    };
+    let Some((userinfo, path)) = rest.split_once("@/") else {
+        return url.into();
+    };
+    if userinfo.contains('/') {
+        return url.into();
+    }
+    let (user, password) = match userinfo.split_once(':') {
+        Some((user, password)) => (user, Some(password)),
+        None => (userinfo, None),
+    };
+    let mut normalized = format!("{scheme}:///{path}");
+    normalized.push(if path.contains('?') { '&' } else { '?' });
+    normalized.push_str(&format!("user={user}"));
+    if let Some(password) = password {
+        normalized.push_str(&format!("&password={password}"));
+    }
+    normalized.into()
 }
 
 /// Connects within a time limit; a failure names the server (never the password).
@@ -85,9 +117,12 @@ pub async fn connect(options: &PgConnectOptions) -> Result<PgConnection> {
 }
 
 fn describe_target(options: &PgConnectOptions) -> String {
+    let host = match options.get_socket() {
+        Some(dir) => format!("socket {}", dir.display()),
+        None => options.get_host().to_string(),
+    };
     format!(
-        "{}:{} (database {})",
-        options.get_host(),
+        "{host}:{} (database {})",
         options.get_port(),
         options.get_database().unwrap_or("postgres")
     )
@@ -112,5 +147,19 @@ mod tests {
             ServerUrl::parse("mysql://app@db/pos"),
             Err(DatabaseError::BadUrl)
         ));
+    }
+
+    #[test]
+    fn libpq_socket_urls_are_read_with_their_user_and_password() {
+        let url = ServerUrl::parse("postgres://app:s%40cret@/pos?host=/tmp/pg&port=5433").unwrap();
+        let options = url.options();
+        assert_eq!(
+            options.get_socket().unwrap(),
+            std::path::Path::new("/tmp/pg")
+        );
+        assert_eq!(options.get_port(), 5433);
+        assert_eq!(options.get_username(), "app");
+        assert_eq!(options.get_database(), Some("pos"));
+        assert_eq!(url.password().as_deref(), Some("s@cret"));
     }
 }

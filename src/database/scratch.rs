@@ -44,7 +44,6 @@ pub struct ScratchDatabase {
     /// The server's own database (the one the user named, or `postgres`), for CREATE DATABASE.
     admin: PgConnectOptions,
     options: PgConnectOptions,
-    shown_as: String,
     keep: bool,
 }
 
@@ -56,33 +55,22 @@ impl ScratchDatabase {
                 .sample_string(&mut rand::rng(), 10)
                 .to_lowercase()
         );
-        let (server, admin, shown_as, reaper) = match choice {
+        let (server, admin, reaper) = match choice {
             ServerChoice::Throwaway => {
                 let binaries = ServerBinaries::locate()?;
                 let cluster = tokio::task::spawn_blocking(move || TempCluster::start(&binaries))
                     .await
                     .map_err(|e| DatabaseError::ClusterStart(e.to_string()))??;
                 let admin = cluster.connect_options("postgres");
-                let shown_as = format!(
-                    "psql -h {} -p {} -U postgres -d {name}",
-                    cluster.socket_dir().display(),
-                    cluster.port()
-                );
-                (Server::Throwaway(cluster), admin, shown_as, None)
+                (Server::Throwaway(cluster), admin, None)
             }
             ServerChoice::Existing(url) => {
                 let admin = url.options().clone();
-                let shown_as = format!(
-                    "psql -h {} -p {} -U {} -d {name}",
-                    admin.get_host(),
-                    admin.get_port(),
-                    admin.get_username()
-                );
                 let reaper = Reaper::watch(Leftover::Databases {
                     url: url.text(),
                     stem: &name,
                 })?;
-                (Server::Existing, admin, shown_as, reaper)
+                (Server::Existing, admin, reaper)
             }
         };
         // Until the database exists there is nothing to drop; `server` going out of scope on
@@ -111,7 +99,6 @@ impl ScratchDatabase {
             migration_role: None,
             admin: admin.clone(),
             options,
-            shown_as,
             keep,
         };
         tracing::info!(database = %database.name, "created the scratch database");
@@ -196,9 +183,6 @@ impl ScratchDatabase {
         self.make_spare();
         tracing::info!(database = %fresh, "moved to a fresh scratch database");
         self.options = self.options.clone().database(&fresh);
-        self.shown_as = self
-            .shown_as
-            .replace(&format!("-d {}", self.name), &format!("-d {fresh}"));
         self.retired.push(std::mem::replace(&mut self.name, fresh));
         Ok(())
     }
@@ -359,13 +343,46 @@ async fn create_database(admin: &PgConnectOptions, name: &str, owner: Option<&st
     Ok(())
 }
 
+impl ScratchDatabase {
+    /// How to reach a kept database (psql, and a URL that `--database-url` takes), and how to
+    /// be rid of it.
+    fn how_to_reach(&self) -> String {
+        let name = &self.name;
+        match &self.server {
+            Some(Server::Throwaway(cluster)) => {
+                let (dir, port) = (cluster.socket_dir().display(), cluster.port());
+                format!(
+                    "kept the scratch database; connect with: psql -h {dir} -p {port} -U postgres -d {name}\n  \
+                     its URL: postgres://postgres@/{name}?host={dir}&port={port}\n  \
+                     stop the cluster when done: migverify stop {dir}"
+                )
+            }
+            _ => {
+                let (host, port, user) = (
+                    self.admin.get_host(),
+                    self.admin.get_port(),
+                    self.admin.get_username(),
+                );
+                format!(
+                    "kept the scratch database; connect with: psql -h {host} -p {port} -U {user} -d {name}\n  \
+                     its URL: postgres://{user}@{host}:{port}/{name}\n  \
+                     drop it when done: DROP DATABASE {}",
+                    quote_ident(name)
+                )
+            }
+        }
+    }
+}
+
 impl Drop for ScratchDatabase {
     fn drop(&mut self) {
+        if self.keep && self.server.is_some() {
+            eprintln!("{}", self.how_to_reach());
+        }
         let Some(server) = self.server.take() else {
             return;
         };
         if self.keep {
-            eprintln!("kept the scratch database; connect with: {}", self.shown_as);
             if let Server::Throwaway(cluster) = server {
                 cluster.keep();
             }

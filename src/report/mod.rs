@@ -3,10 +3,12 @@
 
 mod listing;
 mod markdown;
+mod schema_diff;
 mod text;
 
 pub use listing::{listing_json, render_revisions, render_tables, RevisionEntry, TableEntry};
 pub use markdown::render_markdown;
+pub use schema_diff::SchemaDifference;
 pub use text::render_text;
 
 use serde::Serialize;

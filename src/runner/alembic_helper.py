@@ -46,6 +46,8 @@ else:
 project, ini = sys.argv[1], sys.argv[2]
 # Main options an env.py may read its URL from, besides sqlalchemy.url.
 url_options = ["url", *json.loads(sys.argv[3])]
+# Environment variables env.py reads, whose values hold `{url}` for the scratch database's.
+url_env = json.loads(sys.argv[4])
 os.chdir(project)
 
 
@@ -57,9 +59,12 @@ def config(url=None, x=()):
         # Every channel an env.py may read the URL from: the ini option, -x url=, env vars.
         for option in ("sqlalchemy.url", *url_options):
             cfg.set_main_option(option, url.replace("%", "%%"))
+        x = [item.replace("{url}", url) for item in x]
         cfg.cmd_opts = types.SimpleNamespace(x=[f"url={url}", *x])
         for name in ("DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "SQLALCHEMY_URL", "ALEMBIC_DATABASE_URL"):
             os.environ[name] = url
+        for name, template in url_env.items():
+            os.environ[name] = template.replace("{url}", url)
     return cfg
 
 

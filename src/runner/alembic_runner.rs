@@ -17,6 +17,8 @@ use super::error::{Result, RunnerError};
 use super::{Kind, Revision, Revisions, Runner, RunnerOptions, StepError, Target};
 
 const HELPER: &str = include_str!("alembic_helper.py");
+/// In an `--env` value or an `-x` argument, the scratch database's URL.
+const URL_PLACEHOLDER: &str = "{url}";
 
 pub struct AlembicRunner {
     /// `None` once a step was abandoned at the budget: the next request starts another.
@@ -71,13 +73,20 @@ impl Helper {
             message,
         };
         let project = std::path::absolute(project)?;
+        // A value holding `{url}` is the helper's to fill in with each step's database.
+        let (url_env, plain_env): (Vec<_>, Vec<_>) = env
+            .iter()
+            .partition(|(_, value)| value.contains(URL_PLACEHOLDER));
+        let url_env: std::collections::BTreeMap<&String, &String> =
+            url_env.into_iter().map(|(k, v)| (k, v)).collect();
         let mut process = Command::new(python)
             .arg("-c")
             .arg(HELPER)
             .arg(&project)
             .arg(ini)
             .arg(serde_json::to_string(url_options).expect("names serialize"))
-            .envs(env.iter().map(|(k, v)| (k, v)))
+            .arg(serde_json::to_string(&url_env).expect("variables serialize"))
+            .envs(plain_env.into_iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -55,7 +55,7 @@ pub enum StepError {
     },
     #[error("env.py reaches {reached}, not migverify's scratch database, so nothing was migrated; make env.py take its URL from config.get_main_option(\"sqlalchemy.url\"), DATABASE_URL or -x url=")]
     ElsewhereMigrated { reached: String },
-    #[error("env.py failed before it connected to any database: {0}; if it reads its URL from an option of its own, name it with --url-option NAME (or --env NAME=... for a variable)")]
+    #[error("env.py failed before it connected to any database: {0}; if it reads its URL from a setting of its own, give it the scratch database's: --url-option NAME for an alembic.ini option, --env NAME={{url}} for a variable, -x KEY={{url}} for an -x argument")]
     EnvPy(String),
     #[error("lost the connection to the scratch database: {0}")]
     Connection(String),

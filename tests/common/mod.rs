@@ -246,6 +246,15 @@ pub fn kept_database(stderr: &str) -> (PathBuf, u16, String) {
     )
 }
 
+/// What follows `label` on the lines `--keep` or seed print about a kept database.
+pub fn kept_line(stderr: &str, label: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|line| line.trim().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label:?} line in:\n{stderr}"))
+        .to_string()
+}
+
 /// Stops a cluster that `--keep` left running and removes its directory.
 pub fn stop_kept_cluster(dir: &Path) {
     let pid_file = std::fs::read_to_string(dir.join("data/postmaster.pid")).unwrap();
