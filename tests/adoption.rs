@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{alembic_python, fixture, repo_path, to_run, Sandbox};
+use common::{assert_valid_report, fixture, to_run, Sandbox};
 
 fn failed_checks(report: &serde_json::Value) -> Vec<String> {
     report["checks"]
@@ -84,27 +84,6 @@ fn a_revision_without_a_down_on_the_way_to_base_fails_has_down() {
         &["--rows", "50", "--irreversible-ok", "0002"],
     );
     assert_eq!(run.code, 0, "{}", run.output());
-}
-
-/// Validates a report file against the committed schema, with the jsonschema package.
-fn assert_valid_report(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let output = std::process::Command::new(alembic_python())
-        .args([
-            "-c",
-            "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
-        ])
-        .arg(path)
-        .arg(repo_path("report.schema.json"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{} does not validate: {}\n{text}",
-        path.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(&text).unwrap()
 }
 
 /// Runs `cycle` on a fixture with --report and --markdown into `out`, and returns the exit

@@ -151,5 +151,15 @@ fn the_wheel_installs_migverify_and_its_pytest_plugin_yields_one_item_per_check(
         text.contains("+  column cash_float numeric(10,2)"),
         "{text}"
     );
+
+    // A run that cannot start is one failing item that says why.
+    let missing = pytest_project(work.path(), "/no/such/migrations");
+    let (ok, text) = pytest(&missing);
+    assert!(!ok, "{text}");
+    assert_eq!(outcomes(&text), ["FAILED migverify::run"], "{text}");
+    assert!(
+        text.contains("migration directory /no/such/migrations does not exist"),
+        "{text}"
+    );
     sandbox.assert_nothing_left();
 }

@@ -96,23 +96,28 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
+/// The gate on what the checked-out branch adds compared with `main`.
+fn gate_on_branch(sandbox: &Sandbox, project: &str) -> common::Run {
+    sandbox.run(&[
+        "cycle",
+        "-m",
+        project,
+        "--base-ref",
+        "main",
+        "--rows",
+        "20",
+        "--no-full",
+        "--format",
+        "json",
+    ])
+}
+
 #[test]
 fn base_ref_tests_just_the_migration_a_branch_adds() {
     let repo = repository_with_a_branch("pos", "20240101000008");
     let project = repo.path().join("migrations").display().to_string();
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&[
-        "cycle",
-        "-m",
-        &project,
-        "--base-ref",
-        "main",
-        "--rows",
-        "50",
-        "--no-full",
-        "--format",
-        "json",
-    ]);
+    let run = gate_on_branch(&sandbox, &project);
     assert_eq!(run.code, 0, "{}", run.output());
     let report = run.json();
     assert_eq!(report["revisions"], serde_json::json!(["20240101000008"]));
@@ -122,6 +127,9 @@ fn base_ref_tests_just_the_migration_a_branch_adds() {
     // On main itself the branch adds nothing: nothing to test, and that is no failure; the
     // report says so rather than being absent.
     git(repo.path(), &["checkout", "-q", "main"]);
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("report.json");
+    let file_arg = file.display().to_string();
     let run = sandbox.run(&[
         "cycle",
         "-m",
@@ -130,7 +138,10 @@ fn base_ref_tests_just_the_migration_a_branch_adds() {
         "main",
         "--format",
         "json",
+        "--report",
+        &file_arg,
     ]);
+    assert_eq!(common::assert_valid_report(&file)["verdict"], "skipped");
     assert_eq!(run.code, 0, "{}", run.output());
     assert!(
         run.stderr.contains("adds no migration compared with main"),
@@ -165,18 +176,7 @@ fn a_merged_migration_edited_on_the_branch_fails_history_unchanged() {
         repo.path(),
         &["commit", "-q", "-am", "edit a merged migration"],
     );
-    let run = Sandbox::new().run(&[
-        "cycle",
-        "-m",
-        &project.display().to_string(),
-        "--base-ref",
-        "main",
-        "--rows",
-        "20",
-        "--no-full",
-        "--format",
-        "json",
-    ]);
+    let run = gate_on_branch(&Sandbox::new(), &project.display().to_string());
     assert_eq!(run.code, 1, "{}", run.output());
     let report = run.json();
     let check = &report["checks"][0];
@@ -188,6 +188,26 @@ fn a_merged_migration_edited_on_the_branch_fails_history_unchanged() {
     assert!(
         message.starts_with(&format!(
             "{edited} (revision 20240101000003), merged on main, was modified on this branch"
+        )),
+        "{message}"
+    );
+
+    // A merged migration deleted on the branch is named too.
+    let deleted = edited.replace(".up.sql", ".down.sql");
+    git(repo.path(), &["rm", "-q", &format!("migrations/{deleted}")]);
+    git(
+        repo.path(),
+        &["commit", "-q", "-m", "delete a merged down file"],
+    );
+    let run = gate_on_branch(&Sandbox::new(), &project.display().to_string());
+    assert_eq!(run.code, 1, "{}", run.output());
+    let message = run.json()["checks"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains(&format!(
+            "; {deleted}, merged on main, was deleted on this branch"
         )),
         "{message}"
     );

@@ -54,8 +54,10 @@ pub fn report_failure(kind: GateKind, output: &ReportOutput, outcome: &Outcome) 
     let report = Report::ended_early(kind.name(), Verdict::Error, message);
     // The error is on stderr already; text on stdout would say it twice.
     let to_stdout = output.format != ReportFormat::Text;
+    // A report file that cannot be written was refused before the run (that is then the
+    // error on stderr), or the disk is what failed: one sentence has said so already.
     if let Err(error) = emit(&report, output, false, to_stdout) {
-        tracing::warn!("{error}");
+        tracing::debug!("no error report: {error}");
     }
 }
 

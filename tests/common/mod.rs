@@ -269,3 +269,24 @@ pub fn stop_kept_cluster(dir: &Path) {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Validates a report file against the committed schema, with the jsonschema package.
+pub fn assert_valid_report(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let output = std::process::Command::new(alembic_python())
+        .args([
+            "-c",
+            "import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))",
+        ])
+        .arg(path)
+        .arg(repo_path("report.schema.json"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{} does not validate: {}\n{text}",
+        path.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(&text).unwrap()
+}
