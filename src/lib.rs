@@ -11,6 +11,7 @@ pub mod database;
 pub mod error;
 pub mod gate;
 mod git;
+mod impact;
 pub mod progress;
 pub mod report;
 pub mod runner;

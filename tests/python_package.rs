@@ -131,7 +131,7 @@ fn the_wheel_installs_migverify_and_its_pytest_plugin_yields_one_item_per_check(
     let mut items = outcomes(&text);
     items.sort();
     // The downgrade leaves a column behind: the round trip's check fails, and so does the
-    // upgrade after it; the data checks pass.
+    // upgrade after it; the data checks and the lock check pass.
     assert_eq!(
         items,
         [
@@ -139,6 +139,7 @@ fn the_wheel_installs_migverify_and_its_pytest_plugin_yields_one_item_per_check(
             "FAILED migverify::upgrade[0001->0002]",
             "PASSED migverify::data_roundtrip[0002]",
             "PASSED migverify::data_upgrade[0002]",
+            "PASSED migverify::lock_impact[0002]",
         ],
         "{text}"
     );

@@ -25,6 +25,8 @@ pub struct ConfigFile {
     pub(super) seed: Option<u64>,
     /// Per-step budget in seconds.
     pub(super) budget: Option<f64>,
+    /// Seconds a blocking lock on an existing table may be held.
+    pub(super) lock_budget: Option<f64>,
     #[serde(default)]
     pub(super) allow_change: Vec<String>,
     #[serde(default)]

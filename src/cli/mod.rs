@@ -206,6 +206,13 @@ pub struct GateArgs {
     /// Per-step budget (default 300); a step still running then is stopped and fails the run.
     #[arg(long, value_name = "SECONDS", value_parser = parse_budget, allow_hyphen_values = true)]
     pub budget: Option<Duration>,
+    /// Blocking locks on existing tables held longer than this fail `lock_impact` (default 5;
+    /// 0 reports them without failing).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_lock_budget)]
+    pub lock_budget: Option<f64>,
+    /// How often the locks a step holds are sampled (default 5; 0 turns sampling off).
+    #[arg(long, value_name = "MS")]
+    pub lock_sample_ms: Option<u64>,
     /// Test only the migrations this branch adds compared with git REF, after applying the rest.
     #[arg(long, value_name = "REF", conflicts_with = "from")]
     pub base_ref: Option<String>,
@@ -324,6 +331,13 @@ pub fn budget_from_seconds(seconds: f64) -> Result<Duration, String> {
     }
     Duration::try_from_secs_f64(seconds)
         .map_err(|_| format!("{seconds} seconds is too long a budget"))
+}
+
+fn parse_lock_budget(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+        .ok_or_else(|| format!("{text:?} is not a number of seconds (0 or more)"))
 }
 
 fn parse_table_rows(text: &str) -> Result<(String, u64), String> {

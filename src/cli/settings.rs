@@ -19,6 +19,8 @@ use crate::runner::{Kind, RunnerOptions};
 pub const DEFAULT_ROWS: u64 = 10_000;
 pub const DEFAULT_SEED: u64 = 1;
 pub const DEFAULT_BUDGET: Duration = Duration::from_secs(300);
+pub const DEFAULT_LOCK_BUDGET: Duration = Duration::from_secs(5);
+pub const DEFAULT_LOCK_SAMPLE: Duration = Duration::from_millis(5);
 /// How long an alembic interpreter may take to start (in a gate, no longer than the budget).
 pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -320,6 +322,25 @@ impl Layer<'_> {
                 self.list(|f| &f.allow_cluster_change),
             ),
             strict_history: args.strict_history || self.0.is_some_and(|f| f.strict_history),
+            lock_budget: match args.lock_budget.or_else(|| self.value(|f| &f.lock_budget)) {
+                Some(seconds) if seconds.is_finite() && seconds >= 0.0 => {
+                    Duration::from_secs_f64(seconds)
+                }
+                Some(seconds) => {
+                    return Err(SettingsError::BadConfig {
+                        path: self.0.map(|f| f.path().to_path_buf()).unwrap_or_default(),
+                        message: format!(
+                            "lock_budget: {seconds} is not a number of seconds (0 or more)"
+                        ),
+                    })
+                }
+                None => DEFAULT_LOCK_BUDGET,
+            },
+            lock_sampling: match args.lock_sample_ms {
+                Some(0) => None,
+                Some(ms) => Some(Duration::from_millis(ms)),
+                None => Some(DEFAULT_LOCK_SAMPLE),
+            },
             allow_heads: args.allow_heads || self.0.is_some_and(|f| f.allow_heads),
         };
         Ok(Task::Gate {

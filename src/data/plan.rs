@@ -47,6 +47,7 @@ pub struct ColumnPlan {
     pub name: String,
     pub type_oid: u32,
     pub data_type: DataType,
+    /// Never NULL: a NOT NULL column, or one given its values.
     pub not_null: bool,
     pub source: Source,
     pub bounds: Bounds,
@@ -147,6 +148,8 @@ pub fn plan_beside(
                     return Err(unseedable(table, &column.name, "--values", "--values fills text, character, enum, json, integer and numeric columns only"));
                 }
                 column.bounds.allowed = Some(values.clone());
+                // The values given are the ones it takes: NULL is not among them.
+                column.not_null = true;
             }
         }
 

@@ -93,7 +93,9 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
         None => None,
     };
 
-    reached(session.step(from, to).await?)?;
+    let up = session.step(from, to).await?;
+    session.judge_locks_of_last_step(format!("upgrade of {span}"), true);
+    reached(up)?;
     let at_to = session.snapshot().await?;
     session.record_schema_diff((from, &at_from), (to, &at_to));
     session.check_committed(snapshots, to, &at_to)?;
@@ -130,7 +132,9 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
         session.note_irreversible(&irreversible, &span);
         return Ok(());
     }
-    reached(session.step(to, from).await?)?;
+    let down = session.step(to, from).await?;
+    session.judge_locks_of_last_step(format!("downgrade of {span}"), false);
+    reached(down)?;
     let after_down = session.snapshot().await?;
     session.check_schema(
         "schema_roundtrip",
@@ -158,7 +162,9 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
             .await?;
     }
 
-    reached(session.step(from, to).await?)?;
+    let again = session.step(from, to).await?;
+    session.judge_locks_of_last_step(format!("upgrade of {span} after its downgrade"), false);
+    reached(again)?;
     let after_reapply = session.snapshot().await?;
     session.check_schema(
         "schema_reapply",

@@ -6,6 +6,7 @@
 mod cycle;
 mod data_verdicts;
 mod evidence;
+mod locks;
 mod policy;
 mod session;
 mod stairway;
@@ -90,6 +91,10 @@ pub struct Rules {
     pub strict_history: bool,
     /// A history with several heads is tested at all of them rather than failing `single_head`.
     pub allow_heads: bool,
+    /// Blocking locks on existing tables held longer fail `lock_impact`; zero only reports them.
+    pub lock_budget: Duration,
+    /// How often a step's locks are sampled; `None` samples none.
+    pub lock_sampling: Option<Duration>,
 }
 
 /// What `plan` decided.

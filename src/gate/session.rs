@@ -13,6 +13,7 @@ use crate::report::{Check, CheckStatus, Details, Report};
 use crate::runner::{Revisions, Runner, Target};
 use crate::schema::{self, Snapshot};
 
+use super::locks::Sampling;
 use super::{GatePlan, Rules};
 
 pub struct Session<'a> {
@@ -29,6 +30,9 @@ pub struct Session<'a> {
     pub(super) cluster: ClusterState,
     /// A session of migverify's on another database, as other clients have theirs.
     pub(super) bystander: PgConnection,
+    /// Steps whose locks `lock_impact` judges at the end: (index, subject, always).
+    pub(super) locks_under_test: Vec<(usize, String, bool)>,
+    pub(super) sampling: Sampling,
     pub report: Report,
 }
 
@@ -69,11 +73,12 @@ impl<'a> Session<'a> {
         database: &'a mut ScratchDatabase,
         config: &GatePlan,
     ) -> Result<Self> {
-        let report = Report::new(
+        let mut report = Report::new(
             command,
             runner.kind().name(),
             config.rules.budget.as_secs_f64(),
         );
+        report.lock_budget_s = config.rules.lock_budget.as_secs_f64();
         let mut observer = database.connect().await?;
         let empty = schema::introspect(&mut observer, &runner.bookkeeping_tables()).await?;
         let cluster = ClusterState::read(&mut observer, database.stem()).await?;
@@ -84,6 +89,8 @@ impl<'a> Session<'a> {
             database,
             before: None,
             rules: config.rules.clone(),
+            locks_under_test: Vec::new(),
+            sampling: Sampling::default(),
             empty,
             cluster,
             bystander,
@@ -346,7 +353,9 @@ impl<'a> Session<'a> {
         self.runner.revisions().clone()
     }
 
-    pub fn finish(self) -> Report {
+    /// The report, once the steps under test have had their locks judged.
+    pub fn finish(mut self) -> Report {
+        self.check_lock_impact();
         self.report
     }
 }

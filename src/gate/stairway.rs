@@ -72,7 +72,9 @@ async fn walk_one(
     at_parent: &Snapshot,
 ) -> Result<Option<Snapshot>> {
     let span = session.span(parent, revision);
-    if !session.step(parent, revision).await? && !session.rebuild(revision).await? {
+    let up = session.step(parent, revision).await?;
+    session.judge_locks_of_last_step(format!("upgrade of {span}"), false);
+    if !up && !session.rebuild(revision).await? {
         return Ok(None);
     }
     let at_revision = session.snapshot().await?;
@@ -83,7 +85,9 @@ async fn walk_one(
         session.note_irreversible(&irreversible, &span);
         return Ok(Some(at_revision));
     }
-    match session.try_step(revision, parent).await? {
+    let down = session.try_step(revision, parent).await?;
+    session.judge_locks_of_last_step(format!("downgrade of {span}"), false);
+    match down {
         Stepped::Done => {}
         Stepped::DeclaredIrreversible(declared) => {
             session.tolerate_declared_irreversible(&declared);

@@ -181,6 +181,10 @@ impl Session<'_> {
             .database
             .for_migrations(self.database.connect_options());
         let span = self.span(from, to);
+        let watch = match how {
+            How::Upgrade | How::Downgrade => self.watch_locks().await?,
+            How::Rebuild => None,
+        };
         let started = Instant::now();
         tracing::info!(%from, %to, "{name}");
         let progress = progress::spinner(format!("{name} {from} → {to}"));
@@ -252,14 +256,17 @@ impl Session<'_> {
                 (StepStatus::OverBudget, Some(message), Stepped::Failed(None))
             }
         };
+        let seconds = started.elapsed().as_secs_f64();
         progress.finish_and_clear();
+        let locks = self.locks_seen(watch).await?;
         self.report.push_step(Step {
             name: name.to_string(),
             from: from.to_string(),
             to: to.to_string(),
-            seconds: started.elapsed().as_secs_f64(),
+            seconds,
             status,
             error,
+            locks,
         });
         Ok(stepped)
     }

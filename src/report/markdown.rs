@@ -58,6 +58,7 @@ pub fn render_markdown(report: &Report) -> String {
         )
     }));
     push_cut(&mut out, &steps, STEPS_SHARE, "steps", THE_JSON_HAS_ALL);
+    out.push_str(&locks(report));
 
     out.push_str("\n### Checks\n\n");
     if report.checks.is_empty() {
@@ -109,6 +110,43 @@ pub fn render_markdown(report: &Report) -> String {
             "diff lines",
             "`migverify diff` or the JSON report's `schema_diff` has the whole diff",
         );
+    }
+    out
+}
+
+/// What each step held on existing relations that an application would feel, if anything.
+fn locks(report: &Report) -> String {
+    let mut rows = vec![
+        "| step | relation | mode | held (s) | blocks | rewrite | cause |".to_string(),
+        "| --- | --- | --- | ---: | --- | --- | --- |".to_string(),
+    ];
+    for step in &report.steps {
+        for hold in step.locks.iter().filter(|hold| hold.matters()) {
+            rows.push(format!(
+                "| {} {} → {} | {} | {} | {:.3} | {} | {} | {} |",
+                step.name,
+                code(&step.from),
+                code(&step.to),
+                code(&hold.relation),
+                hold.mode,
+                hold.held_s,
+                hold.blocks(),
+                if hold.rewrite { "yes" } else { "no" },
+                cell(&hold.causes.join("; "))
+            ));
+        }
+    }
+    let Some(ms) = report.lock_resolution_ms else {
+        return String::new();
+    };
+    if rows.len() == 2 {
+        return format!("\nNo step held a lock that blocks reads or writes of an existing relation (sampled every {ms} ms).\n");
+    }
+    let mut out =
+        format!("\n### Locks\n\nSampled every {ms} ms: a hold is known to within that.\n\n");
+    for row in rows {
+        out.push_str(&row);
+        out.push('\n');
     }
     out
 }
@@ -302,6 +340,7 @@ mod tests {
             seconds: 1.5,
             status: StepStatus::Ok,
             error: None,
+            locks: Vec::new(),
         });
         report.push_check(Check {
             name: "schema_roundtrip".into(),

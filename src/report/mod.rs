@@ -62,6 +62,47 @@ pub struct Step {
     pub seconds: f64,
     pub status: StepStatus,
     pub error: Option<String>,
+    /// The locks the step held on relations that existed before it, strongest first.
+    pub locks: Vec<LockHold>,
+}
+
+/// A lock a step held on a relation that existed before it, as sampled from `pg_locks`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LockHold {
+    pub relation: String,
+    /// table, partitioned table, index, sequence or materialized view.
+    pub kind: String,
+    /// The strongest mode held, as PostgreSQL's manual names it (`ACCESS EXCLUSIVE`).
+    pub mode: String,
+    /// When the step was first seen holding it, from the step's start.
+    pub first_seen_s: f64,
+    /// Its longest unbroken hold, from the first sample that saw it to the last.
+    pub held_s: f64,
+    /// Whether an application's SELECT would wait for it.
+    pub blocks_reads: bool,
+    /// Whether an application's INSERT, UPDATE or DELETE would wait for it.
+    pub blocks_writes: bool,
+    /// Whether the step rewrote the relation (a new relfilenode).
+    pub rewrite: bool,
+    /// In plain words: "rewrote public.orders (200000 rows)", "built index … on …".
+    pub causes: Vec<String>,
+}
+
+impl LockHold {
+    /// What a reader of the report should see: a hold that blocks an application, or a
+    /// rewrite or index build.
+    pub fn matters(&self) -> bool {
+        self.blocks_reads || self.blocks_writes || !self.causes.is_empty()
+    }
+
+    /// "reads and writes", "writes" or "neither".
+    pub fn blocks(&self) -> &'static str {
+        match (self.blocks_reads, self.blocks_writes) {
+            (true, _) => "reads and writes",
+            (false, true) => "writes",
+            (false, false) => "neither",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -202,6 +243,11 @@ pub struct Report {
     pub tables: Vec<TableFigures>,
     /// Unified diff of the schema from `from` to `to`, as far as the run got.
     pub schema_diff: String,
+    /// Blocking locks on existing tables held longer than this fail `lock_impact` (0: only
+    /// reported).
+    pub lock_budget_s: f64,
+    /// The mean time between lock samples over the run: every hold is known to within it.
+    pub lock_resolution_ms: Option<f64>,
     /// For `stairway`: the revisions tested, failed and skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<Coverage>,
@@ -225,6 +271,8 @@ impl Report {
             checks: Vec::new(),
             tables: Vec::new(),
             schema_diff: String::new(),
+            lock_budget_s: 0.0,
+            lock_resolution_ms: None,
             coverage: None,
         }
     }

@@ -39,9 +39,13 @@ pub fn render_text(report: &Report, color: bool) -> String {
         0 => String::new(),
         rows => format!(" · {rows} rows per table"),
     };
+    let sampling = match report.lock_resolution_ms {
+        Some(ms) => format!(" · locks sampled every {ms} ms"),
+        None => String::new(),
+    };
     let _ = writeln!(
         out,
-        "migverify {} · {}{rows} · budget {}s per step",
+        "migverify {} · {}{rows} · budget {}s per step{sampling}",
         report.command,
         report.kind.as_deref().unwrap_or(""),
         report.budget_s
@@ -66,6 +70,19 @@ pub fn render_text(report: &Report, color: bool) -> String {
         );
         if let Some(error) = &step.error {
             let _ = writeln!(out, "               {error}");
+        }
+        for hold in step.locks.iter().filter(|hold| hold.matters()) {
+            let mut line = format!(
+                "               {} on {} {:.3}s, blocks {}",
+                hold.mode,
+                hold.relation,
+                hold.held_s,
+                hold.blocks()
+            );
+            for cause in &hold.causes {
+                line.push_str(&format!("; {cause}"));
+            }
+            let _ = writeln!(out, "{line}");
         }
     }
 

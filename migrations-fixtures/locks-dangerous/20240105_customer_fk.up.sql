@@ -1,0 +1,2 @@
+-- Added VALID: every row is checked under SHARE ROW EXCLUSIVE on both tables.
+ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id);

@@ -1,0 +1,1 @@
+../locks-dangerous/20240101_create_orders.down.sql

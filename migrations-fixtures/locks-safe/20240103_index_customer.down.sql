@@ -1,0 +1,2 @@
+-- no-transaction
+DROP INDEX CONCURRENTLY ix_orders_customer_id;

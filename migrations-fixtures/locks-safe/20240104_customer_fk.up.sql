@@ -1,0 +1,2 @@
+-- NOT VALID: no row is checked now, so the lock is brief.
+ALTER TABLE orders ADD CONSTRAINT orders_customer_fk FOREIGN KEY (customer_id) REFERENCES customers (id) NOT VALID;

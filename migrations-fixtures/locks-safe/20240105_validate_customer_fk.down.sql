@@ -1,0 +1,2 @@
+-- Nothing to undo: the constraint is as valid as the data.
+SELECT 1;

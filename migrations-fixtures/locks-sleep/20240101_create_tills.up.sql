@@ -1,0 +1,1 @@
+CREATE TABLE tills (id integer PRIMARY KEY);

@@ -1,0 +1,192 @@
+//! What a migration would do to production (issue 13), measured on seeded data: the locks each
+//! step holds on relations that existed before it, what they block, rewrites and index builds,
+//! and `lock_impact` against `--lock-budget`. Dangerous forms are named with their mode and
+//! relation; their safe forms pass.
+
+mod common;
+
+use common::Sandbox;
+
+/// `cycle` over one revision of a fixture, on `rows` rows, sampling every millisecond.
+fn cycle_over(
+    fixture_name: &str,
+    from: &str,
+    to: &str,
+    rows: &str,
+    budget: &str,
+) -> serde_json::Value {
+    let run = Sandbox::new().gate(
+        "cycle",
+        fixture_name,
+        &[
+            "--from",
+            from,
+            "--to",
+            to,
+            "--rows",
+            rows,
+            "--no-full",
+            "--values",
+            "orders.customer_id=1,2,3",
+            "--values",
+            "orders.note=a,b",
+            "--lock-budget",
+            budget,
+            "--lock-sample-ms",
+            "1",
+        ],
+    );
+    assert!(run.code == 0 || run.code == 1, "{}", run.output());
+    run.json()
+}
+
+/// The hold on `relation` of the range's upgrade (the step after the climb to --from).
+fn upgrade_hold<'r>(report: &'r serde_json::Value, relation: &str) -> &'r serde_json::Value {
+    let step = &report["steps"][1];
+    assert_eq!(step["name"], "upgrade", "{report}");
+    step["locks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|hold| hold["relation"] == relation)
+        .unwrap_or_else(|| panic!("no hold on {relation} in {step}"))
+}
+
+fn lock_impact(report: &serde_json::Value) -> Vec<(String, String)> {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "lock_impact")
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap().to_string(),
+                c["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn each_dangerous_operation_is_named_with_its_mode_relation_and_hold() {
+    // (revision, mode on public.orders, what it blocks, rewrite, cause)
+    let cases = [
+        (
+            "20240102",
+            "ACCESS EXCLUSIVE",
+            "reads and writes",
+            true,
+            Some("rewrote public.orders (200000 rows)"),
+        ),
+        (
+            "20240103",
+            "ACCESS EXCLUSIVE",
+            "reads and writes",
+            true,
+            Some("rewrote public.orders (200000 rows)"),
+        ),
+        (
+            "20240104",
+            "SHARE",
+            "writes",
+            false,
+            Some("built index public.ix_orders_customer_id on public.orders (200000 rows)"),
+        ),
+        ("20240105", "SHARE ROW EXCLUSIVE", "writes", false, None),
+        (
+            "20240106",
+            "ACCESS EXCLUSIVE",
+            "reads and writes",
+            false,
+            None,
+        ),
+    ];
+    for (revision, mode, blocks, rewrite, cause) in cases {
+        let from = (revision.parse::<u64>().unwrap() - 1).to_string();
+        let report = cycle_over("locks-dangerous", &from, revision, "200000", "0.003");
+        let hold = upgrade_hold(&report, "public.orders");
+        assert_eq!(hold["mode"], mode, "{revision}: {hold}");
+        assert_eq!(hold["kind"], "table");
+        assert_eq!(hold["rewrite"], rewrite, "{revision}: {hold}");
+        let held = hold["held_s"].as_f64().unwrap();
+        assert!(held > 0.003, "{revision}: held {held} s");
+        if let Some(cause) = cause {
+            assert_eq!(hold["causes"][0], cause, "{revision}: {hold}");
+        }
+        let blocks_reads = blocks == "reads and writes";
+        assert_eq!(hold["blocks_reads"], blocks_reads, "{revision}: {hold}");
+        assert_eq!(hold["blocks_writes"], true, "{revision}: {hold}");
+        // Over the budget: the upgrade's lock_impact fails, naming mode and relation.
+        let (status, message) = &lock_impact(&report)[0];
+        assert_eq!(status, "fail", "{revision}: {message}");
+        assert!(
+            message.starts_with(&format!("upgrade of {revision} held "))
+                && message.contains(&format!("{mode} on public.orders for ")),
+            "{revision}: {message}"
+        );
+        assert!(message.contains(&format!("blocks {blocks}")), "{message}");
+        if revision == "20240105" {
+            // A foreign key added VALID checks the referenced table too.
+            assert_eq!(upgrade_hold(&report, "public.customers")["mode"], mode);
+        }
+    }
+}
+
+#[test]
+fn a_rewrite_holds_its_lock_longer_on_more_rows() {
+    let held = |rows: &str| {
+        let report = cycle_over("locks-dangerous", "20240102", "20240103", rows, "0");
+        // A budget of 0 reports without failing.
+        assert_eq!(report["verdict"], "pass", "{report}");
+        upgrade_hold(&report, "public.orders")["held_s"]
+            .as_f64()
+            .unwrap()
+    };
+    let (small, large) = (held("40000"), held("200000"));
+    assert!(
+        large > 2.5 * small,
+        "held {small} s on 40000 rows and {large} s on 200000"
+    );
+}
+
+#[test]
+fn the_safe_forms_pass() {
+    let report = cycle_over("locks-safe", "20240101", "20240105", "200000", "0.02");
+    assert_eq!(report["verdict"], "pass", "{report}");
+    let impact = lock_impact(&report);
+    assert_eq!(impact.len(), 1, "{impact:?}");
+    assert_eq!(impact[0].0, "pass", "{impact:?}");
+    // CREATE INDEX CONCURRENTLY built its index without blocking: its cause is there, and no
+    // hold that blocks writes lasted.
+    let hold = upgrade_hold(&report, "public.orders");
+    let causes = hold["causes"].to_string();
+    assert!(
+        causes.contains("built index public.ix_orders_customer_id on public.orders"),
+        "{hold}"
+    );
+    for step in report["steps"].as_array().unwrap() {
+        for hold in step["locks"].as_array().unwrap() {
+            if hold["blocks_writes"] == true {
+                assert!(hold["held_s"].as_f64().unwrap() <= 0.02, "{step}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_lock_of_known_length_is_measured_to_within_the_resolution() {
+    let run = Sandbox::new().gate("cycle", "locks-sleep", &["--rows", "10", "--no-full"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    let report = run.json();
+    let resolution = report["lock_resolution_ms"].as_f64().unwrap() / 1000.0;
+    assert!(resolution > 0.0 && resolution < 0.02, "{resolution}");
+    let hold = upgrade_hold(&report, "public.tills");
+    assert_eq!(hold["mode"], "ACCESS EXCLUSIVE");
+    let held = hold["held_s"].as_f64().unwrap();
+    // Held for one second (pg_sleep(1)); seen from one sample after it was taken to one
+    // sample before it was let go.
+    assert!(
+        held <= 1.0 + resolution && held >= 1.0 - 2.0 * resolution - 0.01,
+        "held {held} s, resolution {resolution} s"
+    );
+}
