@@ -33,6 +33,7 @@ fn cycle_passes_on_the_pos_fixture_and_matches_committed_snapshots() {
                 "schema_reapply",
                 "leaves_no_trace",
                 "schema_rebuild",
+                "lock_impact",
             ],
         ]
         .concat()

@@ -16,6 +16,7 @@ const LIMIT: usize = 65_000;
 /// diff gets what is left.
 const STEPS_SHARE: usize = 10_000;
 const CHECKS_SHARE: usize = 10_000;
+const LOCKS_SHARE: usize = 6_000;
 const FAILURES_SHARE: usize = 20_000;
 /// The most of a message or an error one table cell shows.
 const CELL_CHARS: usize = 300;
@@ -58,7 +59,7 @@ pub fn render_markdown(report: &Report) -> String {
         )
     }));
     push_cut(&mut out, &steps, STEPS_SHARE, "steps", THE_JSON_HAS_ALL);
-    out.push_str(&locks(report));
+    locks(&mut out, report);
 
     out.push_str("\n### Checks\n\n");
     if report.checks.is_empty() {
@@ -115,7 +116,10 @@ pub fn render_markdown(report: &Report) -> String {
 }
 
 /// What each step held on existing relations that an application would feel, if anything.
-fn locks(report: &Report) -> String {
+fn locks(out: &mut String, report: &Report) {
+    let Some(ms) = report.lock_resolution_ms else {
+        return;
+    };
     let mut rows = vec![
         "| step | relation | mode | held (s) | blocks | rewrite | cause |".to_string(),
         "| --- | --- | --- | ---: | --- | --- | --- |".to_string(),
@@ -136,19 +140,18 @@ fn locks(report: &Report) -> String {
             ));
         }
     }
-    let Some(ms) = report.lock_resolution_ms else {
-        return String::new();
-    };
     if rows.len() == 2 {
-        return format!("\nNo step held a lock that blocks reads or writes of an existing relation (sampled every {ms} ms).\n");
+        let _ = writeln!(
+            out,
+            "\nNo step held a lock that blocks reads or writes of an existing relation (sampled every {ms} ms)."
+        );
+        return;
     }
-    let mut out =
-        format!("\n### Locks\n\nSampled every {ms} ms: a hold is known to within that.\n\n");
-    for row in rows {
-        out.push_str(&row);
-        out.push('\n');
-    }
-    out
+    let _ = writeln!(
+        out,
+        "\n### Locks\n\nSampled every {ms} ms: a hold is known to within that.\n"
+    );
+    push_cut(out, &rows, LOCKS_SHARE, "locks", THE_JSON_HAS_ALL);
 }
 
 /// The heading and sentence of a run that ended without a verdict on the migrations.
