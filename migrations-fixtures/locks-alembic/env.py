@@ -1,0 +1,1 @@
+../broken-alembic-irreversible/env.py
