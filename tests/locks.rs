@@ -224,3 +224,60 @@ fn an_alembic_rewrite_is_named_and_its_concurrent_index_passes() {
     );
     assert_eq!(lock_impact(&concurrent)[0].0, "pass", "{concurrent}");
 }
+
+#[test]
+fn a_rows_list_fits_the_growth_and_fails_on_the_prediction() {
+    let run = Sandbox::new().gate(
+        "cycle",
+        "locks-dangerous",
+        &[
+            "--from",
+            "20240102",
+            "--to",
+            "20240103",
+            "--rows",
+            "20000,60000,200000",
+            "--no-full",
+            "--values",
+            "orders.customer_id=1,2,3",
+            "--predict-rows",
+            "50000000",
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    let report = run.json();
+    let growth = &report["growth"];
+    let sizes: Vec<u64> = growth["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [20000, 60000, 200000]);
+    // The steps of the run are the run's own: the smaller sizes are not among them.
+    assert_eq!(report["steps"].as_array().unwrap().len(), 4, "{report}");
+    let lock = growth["fits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["what"] == "ACCESS EXCLUSIVE on public.orders")
+        .unwrap_or_else(|| panic!("{growth}"));
+    // A rewrite reads and writes every row once: linear.
+    let exponent = lock["exponent"].as_f64().unwrap();
+    assert!((0.7..1.3).contains(&exponent), "{lock}");
+    assert!(lock["r_squared"].as_f64().unwrap() > 0.9, "{lock}");
+    assert!(lock["predicted_s"].as_f64().unwrap() > 5.0, "{lock}");
+    let predicted: Vec<&str> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .map(|c| c["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        predicted.iter().any(|m| m.starts_with(
+            "predicted at 50000000 rows: the upgrade of 20240103 would hold ACCESS EXCLUSIVE on public.orders ≈ "
+        )),
+        "{predicted:?}"
+    );
+}

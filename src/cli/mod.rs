@@ -206,6 +206,10 @@ pub struct GateArgs {
     /// Per-step budget (default 300); a step still running then is stopped and fails the run.
     #[arg(long, value_name = "SECONDS", value_parser = parse_budget, allow_hyphen_values = true)]
     pub budget: Option<Duration>,
+    /// Predict the range's upgrade and its locks at N rows per table from the sizes of a
+    /// --rows list (fails `budget` and `lock_impact` on the prediction).
+    #[arg(long, value_name = "N")]
+    pub predict_rows: Option<u64>,
     /// Blocking locks on existing tables held longer than this fail `lock_impact` (default 5;
     /// 0 reports them without failing).
     #[arg(long, value_name = "SECONDS", value_parser = parse_lock_budget)]
@@ -268,9 +272,11 @@ pub struct GateArgs {
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// Rows seeded per table (default 10000; cycle: at --from, then checked; 0 checks schemas only).
-    #[arg(long, value_name = "N")]
-    pub rows: Option<u64>,
+    /// Rows seeded per table (default 10000; cycle: at --from, then checked; 0 checks schemas
+    /// only). A list (10000,100000,1000000) also times the range's upgrade at each size, to
+    /// see how its time and locks grow.
+    #[arg(long, value_name = "N[,N...]", value_delimiter = ',')]
+    pub rows: Vec<u64>,
     /// Rows for particular tables, overriding --rows.
     #[arg(long, value_name = "TABLE=N,...", value_delimiter = ',', value_parser = parse_table_rows)]
     pub table_rows: Vec<(String, u64)>,

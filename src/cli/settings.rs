@@ -35,6 +35,8 @@ pub enum SettingsError {
     BadConfig { path: PathBuf, message: String },
     #[error("checksum reads a database: name it with --database-url")]
     NoDatabaseUrl,
+    #[error("seed takes one --rows size (a list is for cycle, to see how an upgrade grows)")]
+    OneSize,
     /// A malformed `--database-url`, or one that cannot go with the other settings.
     #[error(transparent)]
     Database(#[from] DatabaseError),
@@ -179,6 +181,9 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
             connect,
             data,
         } => {
+            if data.rows.len() > 1 {
+                return Err(SettingsError::OneSize);
+            }
             let server = server_choice(&connect)?;
             Task::Seed {
                 project: file.project(project, Some(&server), None)?,
@@ -354,6 +359,8 @@ impl Layer<'_> {
                     base_ref,
                 },
                 full,
+                growth: self.sizes(&args.data),
+                predict_rows: args.predict_rows,
                 seeding: self.seeding(args.data),
                 irreversible_ok: fill(args.irreversible_ok, self.list(|f| &f.irreversible_ok)),
                 rules,
@@ -412,12 +419,21 @@ impl Layer<'_> {
         })
     }
 
+    /// The sizes `--rows` names, smallest first; the file's or the default when it names none.
+    fn sizes(&self, args: &SeedArgs) -> Vec<u64> {
+        let mut sizes = args.rows.clone();
+        if sizes.is_empty() {
+            sizes.push(self.value(|f| &f.rows).unwrap_or(DEFAULT_ROWS));
+        }
+        sizes.sort_unstable();
+        sizes.dedup();
+        sizes
+    }
+
+    /// What is seeded: the largest of the sizes asked for.
     fn seeding(&self, args: SeedArgs) -> SeedOptions {
         SeedOptions {
-            rows: args
-                .rows
-                .or_else(|| self.value(|f| &f.rows))
-                .unwrap_or(DEFAULT_ROWS),
+            rows: self.sizes(&args).last().copied().unwrap_or(DEFAULT_ROWS),
             table_rows: merge(args.table_rows, self.0.map(|f| &f.table_rows))
                 .into_iter()
                 .collect(),

@@ -51,6 +51,9 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
     let revisions = session.runner_revisions();
     session.record_range(config);
 
+    if let (false, Some(seeding)) = (config.growth.is_empty(), &config.seed) {
+        reached(session.time_growth(config, seeding).await?)?;
+    }
     let at_base = session.snapshot().await?;
     session.check_committed(snapshots, &Target::base(), &at_base)?;
     // With committed snapshots, climb to `from` one revision at a time so each is checked.
@@ -96,6 +99,9 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
     let up = session.step(from, to).await?;
     session.judge_locks_of_last_step(format!("upgrade of {span}"), true);
     reached(up)?;
+    if let Some(seeding) = &config.seed {
+        session.fit_growth(seeding.rows, config);
+    }
     let at_to = session.snapshot().await?;
     session.record_schema_diff((from, &at_from), (to, &at_to));
     session.check_committed(snapshots, to, &at_to)?;

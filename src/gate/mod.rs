@@ -6,6 +6,7 @@
 mod cycle;
 mod data_verdicts;
 mod evidence;
+mod growth;
 mod locks;
 mod policy;
 mod session;
@@ -49,6 +50,11 @@ pub struct GateRequest {
     pub full: FullLeg,
     /// What `cycle` seeds at `from`; no rows means schemas are checked alone.
     pub seeding: SeedOptions,
+    /// The sizes `--rows` named, smallest first; with more than one, the range's upgrade is
+    /// timed at each.
+    pub growth: Vec<u64>,
+    /// The production size to predict the upgrade and its locks at.
+    pub predict_rows: Option<u64>,
     /// Revisions (as the user named them) whose downgrade is known not to exist.
     pub irreversible_ok: Vec<String>,
     pub rules: Rules,
@@ -116,6 +122,10 @@ pub struct GatePlan {
     pub full: bool,
     /// Rows to seed at `from` and check through the range (cycle); `None` checks schemas only.
     pub seed: Option<SeedOptions>,
+    /// The smaller sizes the range's upgrade is also timed at, before the run at `seed`'s
+    /// (cycle, with a --rows list).
+    pub growth: Vec<u64>,
+    pub predict_rows: Option<u64>,
     /// Full ids of the revisions whose downgrade is known not to exist; the gate does not go
     /// below them.
     pub irreversible_ok: Vec<String>,

@@ -55,6 +55,16 @@ pub fn plan(
         from,
         to,
         full: full_leg(request.full, request.seeding.rows),
+        growth: match (kind, &seed) {
+            (GateKind::Cycle, Some(seed)) => request
+                .growth
+                .iter()
+                .copied()
+                .filter(|rows| *rows > 0 && *rows < seed.rows)
+                .collect(),
+            _ => Vec::new(),
+        },
+        predict_rows: request.predict_rows,
         seed,
         irreversible_ok: full_ids(revisions, &request.irreversible_ok)?,
         history_changes,

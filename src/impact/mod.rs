@@ -3,12 +3,14 @@
 //! how long, what they keep an application from doing, and which relations it rewrote or
 //! indexed. This part knows nothing of runners, gates or reports.
 
+mod growth;
 mod mode;
 mod relations;
 mod sampler;
 
 use std::time::Duration;
 
+pub use growth::{Fit, NoFit};
 pub use mode::LockMode;
 pub use relations::{Relations, StorageChange};
 pub use sampler::{Hold, Sampled, Sampler};

@@ -182,6 +182,87 @@ pub struct TableFigures {
     pub checksum_after: String,
 }
 
+/// How the range's upgrade grew with rows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Growth {
+    /// The upgrade at each size, smallest first.
+    pub points: Vec<GrowthPoint>,
+    /// The size predicted at (`--predict-rows`), if any.
+    pub predict_rows: Option<u64>,
+    /// One per measure: the upgrade's time, and each blocking lock on an existing table.
+    pub fits: Vec<GrowthFit>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GrowthPoint {
+    pub rows: u64,
+    pub upgrade_s: f64,
+    /// The locks that block reads or writes of existing tables, as in a step's `locks`.
+    pub locks: Vec<LockHold>,
+}
+
+impl Growth {
+    /// One line per measure: its time at each size, the fit, and the prediction.
+    pub fn lines(&self) -> Vec<String> {
+        self.fits
+            .iter()
+            .map(|fit| {
+                let times: Vec<String> = self
+                    .points
+                    .iter()
+                    .filter_map(|point| {
+                        if fit.what == "upgrade" {
+                            return Some(point.upgrade_s);
+                        }
+                        point
+                            .locks
+                            .iter()
+                            .find(|l| format!("{} on {}", l.mode, l.relation) == fit.what)
+                            .map(|l| l.held_s)
+                    })
+                    .map(|seconds| format!("{seconds:.3} s"))
+                    .collect();
+                let shape = match (fit.exponent, fit.r_squared) {
+                    (Some(exponent), Some(r_squared)) => {
+                        format!("exponent {exponent:.2}, R² {r_squared:.3}")
+                    }
+                    _ => String::new(),
+                };
+                let mut line = format!("{}: {}", fit.what, times.join(", "));
+                if !shape.is_empty() {
+                    line.push_str(&format!("; {shape}"));
+                }
+                if let (Some(predicted), Some(at)) = (fit.predicted_s, self.predict_rows) {
+                    line.push_str(&format!("; at {at} rows ≈ {predicted} s"));
+                }
+                if let Some(note) = &fit.note {
+                    line.push_str(&format!(" ({note})"));
+                }
+                line
+            })
+            .collect()
+    }
+
+    /// "10000, 100000, 1000000".
+    pub fn sizes(&self) -> String {
+        let sizes: Vec<String> = self.points.iter().map(|p| p.rows.to_string()).collect();
+        sizes.join(", ")
+    }
+}
+
+/// A measure fitted against rows on log–log axes: seconds = c · rows^exponent.
+#[derive(Debug, Clone, Serialize)]
+pub struct GrowthFit {
+    /// `upgrade`, or a lock: `ACCESS EXCLUSIVE on public.orders`.
+    pub what: String,
+    pub exponent: Option<f64>,
+    pub r_squared: Option<f64>,
+    /// Seconds at `predict_rows`.
+    pub predicted_s: Option<f64>,
+    /// Why there is no prediction, or why to doubt it.
+    pub note: Option<String>,
+}
+
 /// What a walk over many revisions covered: which it tested, which failed, and which it could
 /// not test, with why.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -248,6 +329,9 @@ pub struct Report {
     pub lock_budget_s: f64,
     /// The mean time between lock samples over the run: every hold is known to within it.
     pub lock_resolution_ms: Option<f64>,
+    /// With a --rows list: the range's upgrade at each size, and what that predicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub growth: Option<Growth>,
     /// For `stairway`: the revisions tested, failed and skipped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub coverage: Option<Coverage>,
@@ -273,6 +357,7 @@ impl Report {
             schema_diff: String::new(),
             lock_budget_s: 0.0,
             lock_resolution_ms: None,
+            growth: None,
             coverage: None,
         }
     }

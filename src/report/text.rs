@@ -134,6 +134,17 @@ pub fn render_text(report: &Report, color: bool) -> String {
         );
     }
 
+    if let Some(growth) = report.growth.as_ref().filter(|g| !g.fits.is_empty()) {
+        let _ = writeln!(
+            out,
+            "\ngrowth (the range's upgrade at {} rows)",
+            growth.sizes()
+        );
+        for line in growth.lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+
     if let Some(coverage) = &report.coverage {
         let _ = writeln!(out, "\nrevisions: {}", coverage.describe());
     }

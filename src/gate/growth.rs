@@ -1,0 +1,196 @@
+//! A `--rows` list: the range's upgrade timed at each smaller size on a fresh database, then at
+//! the largest in the run itself; the time and each blocking lock fitted against rows, and, with
+//! `--predict-rows`, predicted at production size (failing `budget` and `lock_impact` there).
+
+use std::collections::BTreeSet;
+
+use crate::data::SeedOptions;
+use crate::error::Result;
+use crate::impact::{Fit, NoFit};
+use crate::report::{Check, CheckStatus, Details, Growth, GrowthFit, GrowthPoint, LockHold};
+use crate::runner::Target;
+
+use super::session::Session;
+use super::GatePlan;
+
+impl Session<'_> {
+    /// Times the range's upgrade at each smaller size, each on a fresh database seeded at
+    /// `from`, and leaves an empty database for the run. Nothing of it is a step of the run.
+    /// Returns false when a size cannot be reached (the run then goes on without growth).
+    pub(super) async fn time_growth(
+        &mut self,
+        config: &GatePlan,
+        seeding: &SeedOptions,
+    ) -> Result<bool> {
+        let (from, to) = (&config.from, &config.to);
+        let mut growth = Growth {
+            predict_rows: config.predict_rows,
+            ..Growth::default()
+        };
+        for rows in &config.growth {
+            let steps = self.report.steps.len();
+            let reached = self.rebuild(from).await?;
+            self.report.steps.truncate(steps);
+            if !reached {
+                return Ok(false);
+            }
+            let options = SeedOptions {
+                rows: *rows,
+                ..seeding.clone()
+            };
+            self.seed(&options).await?;
+            let done = self.step(from, to).await?;
+            let step = self.report.steps.pop().expect("the step was recorded");
+            if !done {
+                break;
+            }
+            growth.points.push(GrowthPoint {
+                rows: *rows,
+                upgrade_s: step.seconds,
+                locks: blocking(step.locks),
+            });
+        }
+        let steps = self.report.steps.len();
+        let emptied = self.rebuild(&Target::base()).await?;
+        self.report.steps.truncate(steps);
+        self.report.growth = Some(growth);
+        Ok(emptied)
+    }
+
+    /// Adds the run's own upgrade (the step just recorded, at `rows`) as the largest point, fits
+    /// the points, and judges the prediction.
+    pub(super) fn fit_growth(&mut self, rows: u64, config: &GatePlan) {
+        let Some(step) = self.report.steps.last().cloned() else {
+            return;
+        };
+        let Some(mut growth) = self.report.growth.take() else {
+            return;
+        };
+        growth.points.push(GrowthPoint {
+            rows,
+            upgrade_s: step.seconds,
+            locks: blocking(step.locks),
+        });
+        let upgrade: Vec<(u64, f64)> = growth
+            .points
+            .iter()
+            .map(|p| (p.rows, p.upgrade_s))
+            .collect();
+        growth
+            .fits
+            .push(fitted("upgrade".to_string(), &upgrade, growth.predict_rows));
+        // Each blocking lock seen at every size.
+        let held: BTreeSet<(String, String)> = growth
+            .points
+            .iter()
+            .flat_map(|p| p.locks.iter().map(|l| (l.mode.clone(), l.relation.clone())))
+            .collect();
+        for (mode, relation) in held {
+            let points: Vec<(u64, f64)> = growth
+                .points
+                .iter()
+                .filter_map(|p| {
+                    p.locks
+                        .iter()
+                        .find(|l| l.mode == mode && l.relation == relation)
+                        .map(|l| (p.rows, l.held_s))
+                })
+                .collect();
+            if points.len() == growth.points.len() {
+                growth.fits.push(fitted(
+                    format!("{mode} on {relation}"),
+                    &points,
+                    growth.predict_rows,
+                ));
+            }
+        }
+        if let Some(at) = growth.predict_rows {
+            self.judge_prediction(&growth, at, config);
+        }
+        self.report.growth = Some(growth);
+    }
+
+    fn judge_prediction(&mut self, growth: &Growth, at: u64, config: &GatePlan) {
+        let span = self.span(&config.from, &config.to);
+        for fit in &growth.fits {
+            let Some(predicted) = fit.predicted_s else {
+                continue;
+            };
+            let (name, limit) = if fit.what == "upgrade" {
+                ("budget", self.rules.budget.as_secs_f64())
+            } else {
+                ("lock_impact", self.rules.lock_budget.as_secs_f64())
+            };
+            if limit <= 0.0 || predicted <= limit {
+                continue;
+            }
+            let (would, over) = if name == "budget" {
+                ("take".to_string(), "budget")
+            } else {
+                (format!("hold {}", fit.what), "lock budget")
+            };
+            self.report.push_check(Check {
+                name: name.to_string(),
+                status: CheckStatus::Fail,
+                message: format!(
+                    "predicted at {at} rows: the upgrade of {span} would {would} ≈ {predicted:.0} s, over the {over} of {limit} s ({})",
+                    describe_fit(fit)
+                ),
+                details: Details::None {},
+            });
+        }
+    }
+}
+
+/// The holds that block an application on an existing table.
+fn blocking(locks: Vec<LockHold>) -> Vec<LockHold> {
+    locks
+        .into_iter()
+        .filter(|l| {
+            (l.kind == "table" || l.kind == "partitioned table")
+                && (l.blocks_reads || l.blocks_writes)
+        })
+        .collect()
+}
+
+fn fitted(what: String, points: &[(u64, f64)], at: Option<u64>) -> GrowthFit {
+    match Fit::of(points) {
+        Ok(fit) => GrowthFit {
+            what,
+            exponent: Some(round(fit.exponent, 3)),
+            r_squared: Some(round(fit.r_squared, 3)),
+            predicted_s: at
+                .filter(|_| !fit.is_poor())
+                .map(|rows| round(fit.predict(rows), 2)),
+            note: fit
+                .is_poor()
+                .then(|| "a poor fit: the times do not grow as a power of the rows".to_string()),
+        },
+        Err(why) => GrowthFit {
+            what,
+            exponent: None,
+            r_squared: None,
+            predicted_s: None,
+            note: Some(
+                match why {
+                    NoFit::TooFewPoints => "measured at fewer than two sizes",
+                    NoFit::TooSmall => "under 5 ms at some size: too small to fit",
+                }
+                .to_string(),
+            ),
+        },
+    }
+}
+
+/// "exponent 1.01, R² 0.999".
+fn describe_fit(fit: &GrowthFit) -> String {
+    match (fit.exponent, fit.r_squared) {
+        (Some(exponent), Some(r_squared)) => format!("exponent {exponent:.2}, R² {r_squared:.3}"),
+        _ => fit.note.clone().unwrap_or_default(),
+    }
+}
+
+fn round(value: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (value * scale).round() / scale
+}
