@@ -39,6 +39,7 @@ fn every_command_shows_an_example_and_every_option_a_help_line() {
         "checksum",
         "completions",
         "stop",
+        "stats",
     ] {
         let text = help(&[command, "--help"]);
         assert!(text.contains("\nExample"), "{command} has no example");

@@ -281,3 +281,119 @@ fn a_rows_list_fits_the_growth_and_fails_on_the_prediction() {
         "{predicted:?}"
     );
 }
+
+/// `psql URL -Atc SQL`, its output.
+fn psql(url: &str, sql: &str) -> String {
+    let output = std::process::Command::new("psql")
+        .args([url, "-Atc", sql])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn stats_reads_sizes_without_writing_and_predicts_at_each_tables_size() {
+    let sandbox = Sandbox::new();
+    let project = common::fixture("locks-dangerous");
+    // Kept running: `run` would find the cluster left behind, as it should.
+    let seeded = sandbox
+        .command(&[
+            "seed",
+            "--at",
+            "20240103",
+            "--rows",
+            "5000",
+            "--values",
+            "orders.customer_id=1,2,3",
+            "-m",
+            &project,
+        ])
+        .output()
+        .unwrap();
+    let seeded = common::to_run(seeded, std::time::Duration::ZERO);
+    assert_eq!(seeded.code, 0, "{}", seeded.output());
+    let url = common::kept_line(&seeded.stderr, "its URL: ");
+    let writes = "SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database \
+                  WHERE datname = current_database()";
+    let dump = |url: &str| {
+        let output = std::process::Command::new("pg_dump")
+            .args(["--dbname", url])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        // pg_dump guards its output with a key it draws anew each time.
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let (writes_before, dump_before) = (psql(&url, writes), dump(&url));
+
+    let reader = Sandbox::new();
+    let stats = reader.run(&["stats", "--database-url", &url]);
+    assert_eq!(stats.code, 0, "{}", stats.output());
+    let mut sizes = stats.json();
+    let orders = sizes["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "public.orders")
+        .unwrap_or_else(|| panic!("{sizes}"))
+        .clone();
+    assert_eq!(orders["rows"], 5000, "{orders}");
+    assert!(orders["bytes"].as_u64().unwrap() > 0);
+    assert_eq!(
+        psql(&url, writes),
+        writes_before,
+        "stats wrote to the database"
+    );
+    assert!(dump(&url) == dump_before, "stats changed the database");
+
+    let stop = common::kept_line(&seeded.stderr, "stop the cluster when done: ");
+    let words: Vec<&str> = stop.split_whitespace().collect();
+    assert_eq!(reader.run(&words[1..]).code, 0);
+    sandbox.assert_nothing_left();
+
+    // Production: 48 million orders. Each lock is predicted at its own table's size.
+    for table in sizes["tables"].as_array_mut().unwrap() {
+        if table["table"] == "public.orders" {
+            table["rows"] = serde_json::json!(48_000_000);
+        }
+    }
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), sizes.to_string()).unwrap();
+    let run = Sandbox::new().gate(
+        "cycle",
+        "locks-dangerous",
+        &[
+            "--from",
+            "20240102",
+            "--to",
+            "20240103",
+            "--rows",
+            "20000,60000,200000",
+            "--no-full",
+            "--values",
+            "orders.customer_id=1,2,3",
+            "--stats",
+            &file.path().display().to_string(),
+        ],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    let report = run.json();
+    let fits = report["growth"]["fits"].as_array().unwrap();
+    for fit in fits {
+        assert_eq!(fit["at_rows"], 48_000_000, "{fit}");
+        assert_eq!(fit["at_table"], "public.orders", "{fit}");
+    }
+    assert!(
+        report["checks"].as_array().unwrap().iter().any(|c| c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("predicted at 48000000 rows in public.orders: the upgrade of 20240103 would hold ACCESS EXCLUSIVE on public.orders")),
+        "{report}"
+    );
+}

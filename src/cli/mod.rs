@@ -107,6 +107,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Row estimates and sizes of every table of a database, as JSON for --stats; reads the
+    /// catalog only, no table data, and writes nothing.
+    #[command(
+        after_help = "Example:\n  migverify stats --database-url postgres://app@prod-replica/shop > prod-stats.json",
+        mut_arg("database_url", |arg| arg.required(true).help("The database to measure (nothing is written to it)"))
+    )]
+    Stats {
+        #[command(flatten)]
+        connect: ConnectArgs,
+    },
     /// Stop a throwaway cluster that --keep or seed left running, and remove its directory.
     #[command(after_help = "Example:\n  migverify stop /tmp/migverify-AbC123")]
     Stop {
@@ -210,6 +220,10 @@ pub struct GateArgs {
     /// --rows list (fails `budget` and `lock_impact` on the prediction).
     #[arg(long, value_name = "N")]
     pub predict_rows: Option<u64>,
+    /// Production sizes per table (from `migverify stats`): predict each lock at its table's
+    /// rows, and the upgrade at the rows of the table it locks longest.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
     /// Blocking locks on existing tables held longer than this fail `lock_impact` (default 5;
     /// 0 reports them without failing).
     #[arg(long, value_name = "SECONDS", value_parser = parse_lock_budget)]

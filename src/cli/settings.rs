@@ -14,6 +14,7 @@ use super::{
 use crate::data::SeedOptions;
 use crate::database::{DatabaseError, ServerChoice, ServerUrl};
 use crate::gate::{AllowedChanges, FullLeg, GateKind, GateRequest, RangeRequest, Rules};
+use crate::impact::ProductionStats;
 use crate::runner::{Kind, RunnerOptions};
 
 pub const DEFAULT_ROWS: u64 = 10_000;
@@ -35,6 +36,8 @@ pub enum SettingsError {
     BadConfig { path: PathBuf, message: String },
     #[error("checksum reads a database: name it with --database-url")]
     NoDatabaseUrl,
+    #[error("cannot read the --stats file {path}: {message}")]
+    BadStats { path: PathBuf, message: String },
     #[error("seed takes one --rows size (a list is for cycle, to see how an upgrade grows)")]
     OneSize,
     /// A malformed `--database-url`, or one that cannot go with the other settings.
@@ -89,6 +92,9 @@ pub enum Task {
         server: Server,
         compare_column_order: bool,
         format: Format,
+    },
+    Stats {
+        server: ServerUrl,
     },
     Stop {
         dir: PathBuf,
@@ -222,6 +228,12 @@ pub fn resolve(cli: Cli) -> Result<Settings> {
                 format,
             }
         }
+        Command::Stats { connect } => Task::Stats {
+            server: match server_choice(&connect)? {
+                ServerChoice::Existing(url) => url,
+                ServerChoice::Throwaway => return Err(SettingsError::NoDatabaseUrl),
+            },
+        },
         Command::Stop { dir } => Task::Stop { dir },
         Command::Completions { shell } => Task::Completions { shell },
     };
@@ -254,7 +266,10 @@ fn project_dir(command: &Command) -> Option<&Path> {
         | Command::Snapshot { project, .. }
         | Command::Seed { project, .. }
         | Command::Diff { project, .. } => Some(&project.migrations),
-        Command::Checksum { .. } | Command::Stop { .. } | Command::Completions { .. } => None,
+        Command::Checksum { .. }
+        | Command::Stats { .. }
+        | Command::Stop { .. }
+        | Command::Completions { .. } => None,
     }
 }
 
@@ -361,6 +376,10 @@ impl Layer<'_> {
                 full,
                 growth: self.sizes(&args.data),
                 predict_rows: args.predict_rows,
+                production_rows: match &args.stats {
+                    Some(path) => production_rows(path)?,
+                    None => BTreeMap::new(),
+                },
                 seeding: self.seeding(args.data),
                 irreversible_ok: fill(args.irreversible_ok, self.list(|f| &f.irreversible_ok)),
                 rules,
@@ -446,6 +465,17 @@ impl Layer<'_> {
                 .collect(),
         }
     }
+}
+
+/// The rows per table of a `migverify stats` file.
+fn production_rows(path: &Path) -> Result<BTreeMap<String, u64>> {
+    let bad = |message: String| SettingsError::BadStats {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let stats: ProductionStats = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    Ok(stats.rows())
 }
 
 /// Per-key settings from the file, the command line winning for a key both name.

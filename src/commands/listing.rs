@@ -1,10 +1,11 @@
-//! `revisions` and `checksum`: read-only listings.
+//! `revisions`, `checksum` and `stats`: read-only listings.
 
 use crate::cli::settings::Project;
 use crate::cli::Format;
 use crate::data;
 use crate::database::{self, ServerUrl};
 use crate::error::{Error, Result};
+use crate::impact::ProductionStats;
 use crate::report::{
     listing_json, render_revisions, render_tables, RevisionEntry, TableEntry, Verdict,
 };
@@ -34,14 +35,33 @@ pub async fn revisions(project: &Project, format: Format) -> Result<Verdict> {
     Ok(Verdict::Pass)
 }
 
-/// Figures of every table (or of `only`) of a database migverify did not create; its session
-/// is read-only.
-pub async fn checksum(server: &ServerUrl, only: &[String], format: Format) -> Result<Verdict> {
+/// A session on a database migverify did not create, that cannot write to it.
+async fn read_only(server: &ServerUrl) -> Result<sqlx::postgres::PgConnection> {
     let mut connection = database::connect(server.options()).await?;
     sqlx::query("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
         .execute(&mut connection)
         .await
         .map_err(database::DatabaseError::from)?;
+    Ok(connection)
+}
+
+/// `stats`: the production sizes `--stats` reads, as JSON.
+pub async fn stats(server: &ServerUrl) -> Result<Verdict> {
+    let mut connection = read_only(server).await?;
+    let stats = ProductionStats::read(&mut connection)
+        .await
+        .map_err(database::DatabaseError::from)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&stats).expect("stats serialize")
+    );
+    Ok(Verdict::Pass)
+}
+
+/// Figures of every table (or of `only`) of a database migverify did not create; its session
+/// is read-only.
+pub async fn checksum(server: &ServerUrl, only: &[String], format: Format) -> Result<Verdict> {
+    let mut connection = read_only(server).await?;
     let mut tables = schema::load_tables(&mut connection, runner::BOOKKEEPING_TABLES).await?;
     if !only.is_empty() {
         if let Some(unknown) = only

@@ -98,6 +98,7 @@ async fn run(settings: Settings) -> Result<Verdict> {
             )
             .await
         }
+        Task::Stats { server } => listing::stats(&server).await,
         Task::Stop { dir } => {
             database::stop_kept(&dir)?;
             eprintln!("stopped the cluster in {} and removed it", dir.display());

@@ -1,6 +1,7 @@
 //! A `--rows` list: the range's upgrade timed at each smaller size on a fresh database, then at
 //! the largest in the run itself; the time and each blocking lock fitted against rows, and, with
-//! `--predict-rows`, predicted at production size (failing `budget` and `lock_impact` there).
+//! `--predict-rows` or `--stats`, predicted at production size (failing `budget` and
+//! `lock_impact` there).
 
 use std::collections::BTreeSet;
 
@@ -9,6 +10,7 @@ use crate::error::Result;
 use crate::impact::{Fit, NoFit};
 use crate::report::{Check, CheckStatus, Details, Growth, GrowthFit, GrowthPoint, LockHold};
 use crate::runner::Target;
+use crate::schema;
 
 use super::session::Session;
 use super::GatePlan;
@@ -58,7 +60,7 @@ impl Session<'_> {
     }
 
     /// Adds the run's own upgrade (the step just recorded, at `rows`) as the largest point, fits
-    /// the points, and judges the prediction.
+    /// the points, and judges the predictions.
     pub(super) fn fit_growth(&mut self, rows: u64, config: &GatePlan) {
         let Some(step) = self.report.steps.last().cloned() else {
             return;
@@ -76,10 +78,24 @@ impl Session<'_> {
             .iter()
             .map(|p| (p.rows, p.upgrade_s))
             .collect();
+        // The upgrade at the size of the table it locks longest, else as asked, else at the
+        // largest table's.
+        let dominant = growth
+            .points
+            .last()
+            .and_then(|p| p.locks.iter().max_by(|a, b| a.held_s.total_cmp(&b.held_s)))
+            .map(|l| l.relation.clone());
+        let largest = config
+            .production_rows
+            .iter()
+            .max_by_key(|(_, rows)| **rows)
+            .map(|(table, _)| table.clone());
+        let at = prediction_size(config, dominant.as_deref())
+            .or_else(|| prediction_size(config, largest.as_deref()));
         growth
             .fits
-            .push(fitted("upgrade".to_string(), &upgrade, growth.predict_rows));
-        // Each blocking lock seen at every size.
+            .push(fitted("upgrade".to_string(), &upgrade, at));
+        // Each blocking lock seen at every size, at its own table's size.
         let held: BTreeSet<(String, String)> = growth
             .points
             .iter()
@@ -97,24 +113,25 @@ impl Session<'_> {
                 })
                 .collect();
             if points.len() == growth.points.len() {
-                growth.fits.push(fitted(
-                    format!("{mode} on {relation}"),
-                    &points,
-                    growth.predict_rows,
-                ));
+                let at = prediction_size(config, Some(&relation));
+                growth
+                    .fits
+                    .push(fitted(format!("{mode} on {relation}"), &points, at));
             }
         }
-        if let Some(at) = growth.predict_rows {
-            self.judge_prediction(&growth, at, config);
-        }
+        self.judge_prediction(&growth, config);
         self.report.growth = Some(growth);
     }
 
-    fn judge_prediction(&mut self, growth: &Growth, at: u64, config: &GatePlan) {
+    fn judge_prediction(&mut self, growth: &Growth, config: &GatePlan) {
         let span = self.span(&config.from, &config.to);
         for fit in &growth.fits {
-            let Some(predicted) = fit.predicted_s else {
+            let (Some(predicted), Some(rows)) = (fit.predicted_s, fit.at_rows) else {
                 continue;
+            };
+            let at = match &fit.at_table {
+                Some(table) => format!("{rows} rows in {table}"),
+                None => format!("{rows} rows"),
             };
             let (name, limit) = if fit.what == "upgrade" {
                 ("budget", self.rules.budget.as_secs_f64())
@@ -133,7 +150,7 @@ impl Session<'_> {
                 name: name.to_string(),
                 status: CheckStatus::Fail,
                 message: format!(
-                    "predicted at {at} rows: the upgrade of {span} would {would} ≈ {predicted:.0} s, over the {over} of {limit} s ({})",
+                    "predicted at {at}: the upgrade of {span} would {would} ≈ {predicted:.0} s, over the {over} of {limit} s ({})",
                     describe_fit(fit)
                 ),
                 details: Details::None {},
@@ -153,32 +170,54 @@ fn blocking(locks: Vec<LockHold>) -> Vec<LockHold> {
         .collect()
 }
 
-fn fitted(what: String, points: &[(u64, f64)], at: Option<u64>) -> GrowthFit {
-    match Fit::of(points) {
-        Ok(fit) => GrowthFit {
-            what,
-            exponent: Some(round(fit.exponent, 3)),
-            r_squared: Some(round(fit.r_squared, 3)),
-            predicted_s: at
+/// The production rows of `table` (`--stats`), else `--predict-rows`.
+fn prediction_size(config: &GatePlan, table: Option<&str>) -> Option<(u64, Option<String>)> {
+    let known = table.and_then(|table| {
+        config
+            .production_rows
+            .iter()
+            .find(|(name, _)| schema::names_table(table, name))
+            .map(|(_, rows)| (*rows, Some(table.to_string())))
+    });
+    known.or_else(|| config.predict_rows.map(|rows| (rows, None)))
+}
+
+fn fitted(what: String, points: &[(u64, f64)], at: Option<(u64, Option<String>)>) -> GrowthFit {
+    let (at_rows, at_table) = match at {
+        Some((rows, table)) => (Some(rows), table),
+        None => (None, None),
+    };
+    let (exponent, r_squared, predicted_s, note) = match Fit::of(points) {
+        Ok(fit) => (
+            Some(round(fit.exponent, 3)),
+            Some(round(fit.r_squared, 3)),
+            at_rows
                 .filter(|_| !fit.is_poor())
                 .map(|rows| round(fit.predict(rows), 2)),
-            note: fit
-                .is_poor()
+            fit.is_poor()
                 .then(|| "a poor fit: the times do not grow as a power of the rows".to_string()),
-        },
-        Err(why) => GrowthFit {
-            what,
-            exponent: None,
-            r_squared: None,
-            predicted_s: None,
-            note: Some(
+        ),
+        Err(why) => (
+            None,
+            None,
+            None,
+            Some(
                 match why {
                     NoFit::TooFewPoints => "measured at fewer than two sizes",
                     NoFit::TooSmall => "under 5 ms at some size: too small to fit",
                 }
                 .to_string(),
             ),
-        },
+        ),
+    };
+    GrowthFit {
+        what,
+        exponent,
+        r_squared,
+        at_rows,
+        at_table,
+        predicted_s,
+        note,
     }
 }
 

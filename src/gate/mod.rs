@@ -55,6 +55,8 @@ pub struct GateRequest {
     pub growth: Vec<u64>,
     /// The production size to predict the upgrade and its locks at.
     pub predict_rows: Option<u64>,
+    /// Production rows by table (`--stats`): each prediction at its own table's size.
+    pub production_rows: std::collections::BTreeMap<String, u64>,
     /// Revisions (as the user named them) whose downgrade is known not to exist.
     pub irreversible_ok: Vec<String>,
     pub rules: Rules,
@@ -126,6 +128,7 @@ pub struct GatePlan {
     /// (cycle, with a --rows list).
     pub growth: Vec<u64>,
     pub predict_rows: Option<u64>,
+    pub production_rows: std::collections::BTreeMap<String, u64>,
     /// Full ids of the revisions whose downgrade is known not to exist; the gate does not go
     /// below them.
     pub irreversible_ok: Vec<String>,

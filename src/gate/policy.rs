@@ -65,6 +65,7 @@ pub fn plan(
             _ => Vec::new(),
         },
         predict_rows: request.predict_rows,
+        production_rows: request.production_rows,
         seed,
         irreversible_ok: full_ids(revisions, &request.irreversible_ok)?,
         history_changes,

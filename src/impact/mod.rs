@@ -5,6 +5,7 @@
 
 mod growth;
 mod mode;
+mod production;
 mod relations;
 mod sampler;
 
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 pub use growth::{Fit, NoFit};
 pub use mode::LockMode;
+pub use production::ProductionStats;
 pub use relations::{Relations, StorageChange};
 pub use sampler::{Hold, Sampled, Sampler};
 

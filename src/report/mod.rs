@@ -232,8 +232,12 @@ impl Growth {
                 if !shape.is_empty() {
                     line.push_str(&format!("; {shape}"));
                 }
-                if let (Some(predicted), Some(at)) = (fit.predicted_s, self.predict_rows) {
-                    line.push_str(&format!("; at {at} rows ≈ {predicted} s"));
+                if let (Some(predicted), Some(at)) = (fit.predicted_s, fit.at_rows) {
+                    let table = match &fit.at_table {
+                        Some(table) => format!(" in {table}"),
+                        None => String::new(),
+                    };
+                    line.push_str(&format!("; at {at} rows{table} ≈ {predicted} s"));
                 }
                 if let Some(note) = &fit.note {
                     line.push_str(&format!(" ({note})"));
@@ -257,7 +261,11 @@ pub struct GrowthFit {
     pub what: String,
     pub exponent: Option<f64>,
     pub r_squared: Option<f64>,
-    /// Seconds at `predict_rows`.
+    /// The size predicted at: `--predict-rows`, or the production rows of `at_table`.
+    pub at_rows: Option<u64>,
+    /// The table whose production size (`--stats`) the prediction is at.
+    pub at_table: Option<String>,
+    /// Seconds at `at_rows`.
     pub predicted_s: Option<f64>,
     /// Why there is no prediction, or why to doubt it.
     pub note: Option<String>,
