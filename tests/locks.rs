@@ -225,27 +225,29 @@ fn an_alembic_rewrite_is_named_and_its_concurrent_index_passes() {
     assert_eq!(lock_impact(&concurrent)[0].0, "pass", "{concurrent}");
 }
 
+/// The rewrite of locks-dangerous (a volatile default) timed at three sizes, predicted as
+/// `prediction` asks; the prediction fails the run.
+fn rewrite_growth(prediction: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "--from",
+        "20240102",
+        "--to",
+        "20240103",
+        "--rows",
+        "20000,60000,200000",
+        "--no-full",
+        "--values",
+        "orders.customer_id=1,2,3",
+    ];
+    args.extend_from_slice(prediction);
+    let run = Sandbox::new().gate("cycle", "locks-dangerous", &args);
+    assert_eq!(run.code, 1, "{}", run.output());
+    run.json()
+}
+
 #[test]
 fn a_rows_list_fits_the_growth_and_fails_on_the_prediction() {
-    let run = Sandbox::new().gate(
-        "cycle",
-        "locks-dangerous",
-        &[
-            "--from",
-            "20240102",
-            "--to",
-            "20240103",
-            "--rows",
-            "20000,60000,200000",
-            "--no-full",
-            "--values",
-            "orders.customer_id=1,2,3",
-            "--predict-rows",
-            "50000000",
-        ],
-    );
-    assert_eq!(run.code, 1, "{}", run.output());
-    let report = run.json();
+    let report = rewrite_growth(&["--predict-rows", "50000000"]);
     let growth = &report["growth"];
     let sizes: Vec<u64> = growth["points"]
         .as_array()
@@ -365,25 +367,7 @@ fn stats_reads_sizes_without_writing_and_predicts_at_each_tables_size() {
     }
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), sizes.to_string()).unwrap();
-    let run = Sandbox::new().gate(
-        "cycle",
-        "locks-dangerous",
-        &[
-            "--from",
-            "20240102",
-            "--to",
-            "20240103",
-            "--rows",
-            "20000,60000,200000",
-            "--no-full",
-            "--values",
-            "orders.customer_id=1,2,3",
-            "--stats",
-            &file.path().display().to_string(),
-        ],
-    );
-    assert_eq!(run.code, 1, "{}", run.output());
-    let report = run.json();
+    let report = rewrite_growth(&["--stats", &file.path().display().to_string()]);
     let fits = report["growth"]["fits"].as_array().unwrap();
     for fit in fits {
         assert_eq!(fit["at_rows"], 48_000_000, "{fit}");
