@@ -25,8 +25,8 @@ pub async fn seed(
     let mut connection = database.connect().await?;
     let mut skip = runner.bookkeeping_tables();
     skip.extend(ignore_tables.iter().cloned());
-    for (table, rows) in data::seed(&mut connection, options, &skip, seeding).await? {
-        println!("{table}  {rows} rows");
+    for seeded in data::seed(&mut connection, options, &skip, seeding).await? {
+        println!("{}  {} rows", seeded.table, seeded.rows);
     }
     database.keep();
     Ok(Verdict::Pass)

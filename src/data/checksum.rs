@@ -58,6 +58,8 @@ pub struct TableChecksum {
     pub row_hashes: Vec<u128>,
     /// What was selected for each column: read the same rows again with the same bytes.
     pub select: Vec<String>,
+    /// How long reading it took.
+    pub read_in: std::time::Duration,
 }
 
 impl TableChecksum {
@@ -200,8 +202,10 @@ async fn checksum_table(
     );
     tracing::debug!(table = %reading.table, "checksumming");
     let whole_rows = reading.identity == RowIdentity::WholeRow;
+    let started = std::time::Instant::now();
     let hashed = hash_copy(connection, &statement, select.len(), whole_rows).await?;
     Ok(TableChecksum {
+        read_in: started.elapsed(),
         table: reading.table.clone(),
         oid: reading.oid,
         rows: hashed.rows,
@@ -464,6 +468,7 @@ mod tests {
             columns: Vec::new(),
             row_hashes: hashes,
             select: Vec::new(),
+            read_in: std::time::Duration::ZERO,
         };
         let before = table(vec![1, 2, 2, 5]);
         let after = table(vec![2, 3, 5, 5]);

@@ -21,9 +21,18 @@ const CHUNK_BYTES: usize = 1 << 20;
 const CHUNKS_IN_FLIGHT: usize = 4;
 const COPY_SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
+/// A table seeded: its rows, and how long loading them took (tables of one wave load at once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seeded {
+    pub table: String,
+    pub rows: u64,
+    pub loaded_in: std::time::Duration,
+}
+
 /// Loads every table of the plan, parents before children, then moves sequences past the
-/// loaded values.
-pub async fn load(database: &PgConnectOptions, plan: Plan) -> Result<()> {
+/// loaded values; returns each table's load time, by position in the plan.
+pub async fn load(database: &PgConnectOptions, plan: Plan) -> Result<Vec<std::time::Duration>> {
+    let mut times = vec![std::time::Duration::ZERO; plan.tables.len()];
     let plan = Arc::new(plan);
     let slots = Arc::new(Semaphore::new(parallel_loads(database).await?));
     for wave in waves(&plan) {
@@ -35,14 +44,18 @@ pub async fn load(database: &PgConnectOptions, plan: Plan) -> Result<()> {
                     .acquire()
                     .await
                     .expect("the semaphore is never closed");
-                load_table(&database, plan, table).await
+                let started = std::time::Instant::now();
+                load_table(&database, plan, table).await?;
+                Ok::<_, DataError>((table, started.elapsed()))
             });
         }
         while let Some(loaded) = loads.join_next().await {
-            loaded.map_err(|e| DataError::Query(format!("a seeding task failed: {e}")))??;
+            let (table, took) =
+                loaded.map_err(|e| DataError::Query(format!("a seeding task failed: {e}")))??;
+            times[table] = took;
         }
     }
-    Ok(())
+    Ok(times)
 }
 
 /// Seeds every table of the database `connection` reads but the `skip`ped ones, through
@@ -52,17 +65,25 @@ pub async fn seed(
     database: &PgConnectOptions,
     skip: &[impl AsRef<str>],
     options: &SeedOptions,
-) -> Result<Vec<(String, u64)>> {
+) -> Result<Vec<Seeded>> {
     let tables = crate::schema::load_tables(connection, skip).await?;
     let existing = existing_rows(connection, &tables).await?;
     let plan = plan_beside(&tables, options, &existing)?;
-    let seeded = plan
+    let names: Vec<(String, u64)> = plan
         .tables
         .iter()
         .map(|t| (t.name.clone(), t.rows))
         .collect();
-    load(database, plan).await?;
-    Ok(seeded)
+    let times = load(database, plan).await?;
+    Ok(names
+        .into_iter()
+        .zip(times)
+        .map(|((table, rows), loaded_in)| Seeded {
+            table,
+            rows,
+            loaded_in,
+        })
+        .collect())
 }
 
 /// How many tables load at once: enough to keep the cores busy, and never more connections

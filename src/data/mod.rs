@@ -16,7 +16,7 @@ pub use checksum::{
     TableChecksum,
 };
 pub use error::DataError;
-pub use load::{load, seed};
+pub use load::{load, seed, Seeded};
 pub use numeric::encode_numeric;
 pub use plan::{plan, Plan, SeedOptions};
 pub use row_diff::{differing_rows, RowDifference};

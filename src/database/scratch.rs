@@ -45,10 +45,13 @@ pub struct ScratchDatabase {
     admin: PgConnectOptions,
     options: PgConnectOptions,
     keep: bool,
+    /// How long making it took (a throwaway cluster's start included).
+    created_in: Duration,
 }
 
 impl ScratchDatabase {
     pub async fn create(choice: ServerChoice, keep: bool) -> Result<Self> {
+        let started = std::time::Instant::now();
         let name = format!(
             "migverify_{}",
             Alphanumeric
@@ -100,6 +103,7 @@ impl ScratchDatabase {
             admin: admin.clone(),
             options,
             keep,
+            created_in: started.elapsed(),
         };
         tracing::info!(database = %database.name, "created the scratch database");
         Ok(database)
@@ -210,6 +214,10 @@ impl ScratchDatabase {
     }
 
     /// Keeps the database (and its cluster) when this value is dropped, and says how to reach it.
+    pub fn created_in(&self) -> Duration {
+        self.created_in
+    }
+
     pub fn keep(&mut self) {
         self.keep = true;
     }

@@ -277,6 +277,7 @@ mod tests {
                 .collect(),
             row_hashes: Vec::new(),
             select: Vec::new(),
+            read_in: std::time::Duration::ZERO,
         }
     }
 

@@ -31,10 +31,12 @@ impl Session<'_> {
         from: &Target,
         options: &SeedOptions,
     ) -> Result<Compared> {
+        let started = std::time::Instant::now();
         let skip = self.data_skip();
         let tables = schema::load_tables(&mut self.observer, &skip).await?;
         let after =
             data::checksum_tables_following(&mut self.observer, &tables, before, excluded).await?;
+        self.record_checksum_pass(started, &after);
         let mut before = before.to_vec();
         // The rebuilt state's tables, read once, the first time a table needs them.
         let mut rebuilt_tables: Option<Vec<schema::Table>> = None;
@@ -108,6 +110,7 @@ impl Session<'_> {
         options: &SeedOptions,
     ) -> Result<&mut PgConnection> {
         if self.before.is_none() {
+            let started = std::time::Instant::now();
             let before = self.database.create_sibling("before").await?;
             let as_runner = self.database.for_migrations(&before);
             runner::migrate(&mut *self.runner, &as_runner, from).await?;
@@ -115,6 +118,11 @@ impl Session<'_> {
             let skip = self.data_skip();
             data::seed(&mut connection, &before, &skip, options).await?;
             self.before = Some(connection);
+            self.report.add_phase(
+                "evidence database",
+                started.elapsed().as_secs_f64(),
+                Vec::new(),
+            );
         }
         Ok(self.before.as_mut().expect("rebuilt above"))
     }

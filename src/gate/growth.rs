@@ -25,6 +25,8 @@ impl Session<'_> {
         seeding: &SeedOptions,
     ) -> Result<bool> {
         let (from, to) = (&config.from, &config.to);
+        // Its seeding, steps and snapshots are the growth's, not the run's.
+        let (started, phases) = (std::time::Instant::now(), self.report.phases.clone());
         let mut growth = Growth {
             predict_rows: config.predict_rows,
             ..Growth::default()
@@ -56,6 +58,9 @@ impl Session<'_> {
         let emptied = self.rebuild(&Target::base()).await?;
         self.report.steps.truncate(steps);
         self.report.growth = Some(growth);
+        self.report.phases = phases;
+        self.report
+            .add_phase("growth sizes", started.elapsed().as_secs_f64(), Vec::new());
         Ok(emptied)
     }
 

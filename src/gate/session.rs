@@ -3,13 +3,14 @@
 //! `step.rs`, data checks and their evidence in `evidence.rs`.
 
 use std::path::Path;
+use std::time::Instant;
 
 use sqlx::postgres::PgConnection;
 
 use crate::data::{self, SeedOptions, TableChecksum};
 use crate::database::{ClusterState, ScratchDatabase};
 use crate::error::Result;
-use crate::report::{Check, CheckStatus, Details, Report};
+use crate::report::{Check, CheckStatus, Details, Report, TableTime};
 use crate::runner::{Revisions, Runner, Target};
 use crate::schema::{self, Snapshot};
 
@@ -33,6 +34,8 @@ pub struct Session<'a> {
     /// Steps whose locks `lock_impact` judges at the end: (index, subject, always).
     pub(super) locks_under_test: Vec<(usize, String, bool)>,
     pub(super) sampling: Sampling,
+    /// When the session opened, for the time no phase names.
+    opened: Instant,
     pub report: Report,
 }
 
@@ -79,6 +82,12 @@ impl<'a> Session<'a> {
             config.rules.budget.as_secs_f64(),
         );
         report.lock_budget_s = config.rules.lock_budget.as_secs_f64();
+        let opened = Instant::now();
+        report.add_phase(
+            "scratch database",
+            database.created_in().as_secs_f64(),
+            Vec::new(),
+        );
         let mut observer = database.connect().await?;
         let empty = schema::introspect(&mut observer, &runner.bookkeeping_tables()).await?;
         let cluster = ClusterState::read(&mut observer, database.stem()).await?;
@@ -90,6 +99,7 @@ impl<'a> Session<'a> {
             before: None,
             rules: config.rules.clone(),
             locks_under_test: Vec::new(),
+            opened,
             sampling: Sampling::default(),
             empty,
             cluster,
@@ -124,26 +134,69 @@ impl<'a> Session<'a> {
             .into());
         }
         let skip = self.data_skip();
-        data::seed(
+        let started = Instant::now();
+        let seeded = data::seed(
             &mut self.observer,
             self.database.connect_options(),
             &skip,
             options,
         )
         .await?;
+        let tables = seeded
+            .into_iter()
+            .map(|s| TableTime {
+                table: s.table,
+                seconds: s.loaded_in.as_secs_f64(),
+            })
+            .collect();
+        self.report
+            .add_phase("seeding", started.elapsed().as_secs_f64(), tables);
         Ok(())
+    }
+
+    /// Records a checksum pass among the run's phases, each table's read time with it.
+    pub(super) fn record_checksum_pass(&mut self, started: Instant, checksums: &[TableChecksum]) {
+        let pass = self
+            .report
+            .phases
+            .iter()
+            .filter(|p| p.name.starts_with("checksum pass"))
+            .count()
+            + 1;
+        let tables = checksums
+            .iter()
+            .map(|c| TableTime {
+                table: c.table.clone(),
+                seconds: c.read_in.as_secs_f64(),
+            })
+            .collect();
+        self.report.add_phase(
+            &format!("checksum pass {pass}"),
+            started.elapsed().as_secs_f64(),
+            tables,
+        );
     }
 
     /// Every table's checksum, each read for itself.
     pub async fn checksums(&mut self) -> Result<Vec<TableChecksum>> {
+        let started = Instant::now();
         let skip = self.data_skip();
         let tables = schema::load_tables(&mut self.observer, &skip).await?;
-        Ok(data::checksum_tables(&mut self.observer, &tables).await?)
+        let checksums = data::checksum_tables(&mut self.observer, &tables).await?;
+        self.record_checksum_pass(started, &checksums);
+        Ok(checksums)
     }
 
     pub async fn snapshot(&mut self) -> Result<Snapshot> {
+        let started = Instant::now();
         let skip = self.runner.bookkeeping_tables();
-        Ok(schema::introspect(&mut self.observer, &skip).await?)
+        let snapshot = schema::introspect(&mut self.observer, &skip).await?;
+        self.report.add_phase(
+            "schema snapshots",
+            started.elapsed().as_secs_f64(),
+            Vec::new(),
+        );
+        Ok(snapshot)
     }
 
     /// Compares `actual` with `expected` object by object and records a check.
@@ -353,9 +406,16 @@ impl<'a> Session<'a> {
         self.runner.revisions().clone()
     }
 
-    /// The report, once the steps under test have had their locks judged.
+    /// The report, once the steps under test have had their locks judged and the time of the
+    /// steps, and of what no phase names, is added up.
     pub fn finish(mut self) -> Report {
         self.check_lock_impact();
+        let steps: f64 = self.report.steps.iter().map(|s| s.seconds).sum();
+        self.report.add_phase("migration steps", steps, Vec::new());
+        let total = self.database.created_in().as_secs_f64() + self.opened.elapsed().as_secs_f64();
+        let named: f64 = self.report.phases.iter().map(|p| p.seconds).sum();
+        self.report
+            .add_phase("other", (total - named).max(0.0), Vec::new());
         self.report
     }
 }

@@ -60,6 +60,19 @@ pub fn render_markdown(report: &Report) -> String {
     }));
     push_cut(&mut out, &steps, STEPS_SHARE, "steps", THE_JSON_HAS_ALL);
     locks(&mut out, report);
+    if !report.phases.is_empty() {
+        out.push_str("\n<details><summary>Where the time went</summary>\n\n| phase | seconds | slowest table |\n| --- | ---: | --- |\n");
+        for phase in &report.phases {
+            let _ = writeln!(
+                out,
+                "| {} | {:.2} | {} |",
+                phase.name,
+                phase.seconds,
+                phase.slowest_table().unwrap_or_default()
+            );
+        }
+        out.push_str("\n</details>\n");
+    }
     if let Some(growth) = report.growth.as_ref().filter(|g| !g.fits.is_empty()) {
         let _ = writeln!(
             out,

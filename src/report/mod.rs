@@ -182,6 +182,49 @@ pub struct TableFigures {
     pub checksum_after: String,
 }
 
+/// A part of the run and its time: the scratch database, the climb to --from, seeding, a
+/// checksum pass, the migration steps, the schema snapshots, the evidence database.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub seconds: f64,
+    /// Per table, where the phase works table by table (seeding, checksums); else empty.
+    pub tables: Vec<TableTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableTime {
+    pub table: String,
+    pub seconds: f64,
+}
+
+impl Phase {
+    /// "public.devices 7.70 s", the table that took longest, for a phase that has tables.
+    pub fn slowest_table(&self) -> Option<String> {
+        self.tables
+            .iter()
+            .max_by(|a, b| a.seconds.total_cmp(&b.seconds))
+            .map(|t| format!("{} {:.2} s", t.table, t.seconds))
+    }
+}
+
+impl Report {
+    /// Adds `seconds` to the phase `name`, made at its first use.
+    pub fn add_phase(&mut self, name: &str, seconds: f64, tables: Vec<TableTime>) {
+        match self.phases.iter_mut().find(|p| p.name == name) {
+            Some(phase) => {
+                phase.seconds += seconds;
+                phase.tables.extend(tables);
+            }
+            None => self.phases.push(Phase {
+                name: name.to_string(),
+                seconds,
+                tables,
+            }),
+        }
+    }
+}
+
 /// How the range's upgrade grew with rows.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Growth {
@@ -337,6 +380,8 @@ pub struct Report {
     pub lock_budget_s: f64,
     /// The mean time between lock samples over the run: every hold is known to within it.
     pub lock_resolution_ms: Option<f64>,
+    /// Where the run's time went, in the order it was spent.
+    pub phases: Vec<Phase>,
     /// With a --rows list: the range's upgrade at each size, and what that predicts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub growth: Option<Growth>,
@@ -365,6 +410,7 @@ impl Report {
             schema_diff: String::new(),
             lock_budget_s: 0.0,
             lock_resolution_ms: None,
+            phases: Vec::new(),
             growth: None,
             coverage: None,
         }

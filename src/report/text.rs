@@ -145,6 +145,27 @@ pub fn render_text(report: &Report, color: bool) -> String {
         }
     }
 
+    if !report.phases.is_empty() {
+        let _ = writeln!(out, "\ntime");
+        let width = report
+            .phases
+            .iter()
+            .map(|p| p.name.len())
+            .max()
+            .unwrap_or(0);
+        for phase in &report.phases {
+            let slowest = match phase.slowest_table() {
+                Some(table) => format!("  (slowest: {table})"),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:>8.2} s{slowest}",
+                phase.name, phase.seconds
+            );
+        }
+    }
+
     if let Some(coverage) = &report.coverage {
         let _ = writeln!(out, "\nrevisions: {}", coverage.describe());
     }
