@@ -53,8 +53,10 @@ impl Session<'_> {
         let sampled = sampler.finish().await;
         self.sampling.samples += sampled.samples;
         self.sampling.elapsed += sampled.elapsed;
-        if self.sampling.samples > 1 {
-            let mean = self.sampling.elapsed / self.sampling.samples as u32;
+        if let (true, Some(interval)) = (self.sampling.samples > 1, self.rules.lock_sampling) {
+            // The first sample is taken at once: a short step's mean gap can look finer than
+            // the interval it was sampled at.
+            let mean = (self.sampling.elapsed / self.sampling.samples as u32).max(interval);
             self.report.lock_resolution_ms = Some((mean.as_secs_f64() * 1e4).round() / 10.0);
         }
         let changes = before

@@ -60,19 +60,6 @@ pub fn render_markdown(report: &Report) -> String {
     }));
     push_cut(&mut out, &steps, STEPS_SHARE, "steps", THE_JSON_HAS_ALL);
     locks(&mut out, report);
-    if !report.phases.is_empty() {
-        out.push_str("\n<details><summary>Where the time went</summary>\n\n| phase | seconds | slowest table |\n| --- | ---: | --- |\n");
-        for phase in &report.phases {
-            let _ = writeln!(
-                out,
-                "| {} | {:.2} | {} |",
-                phase.name,
-                phase.seconds,
-                phase.slowest_table().unwrap_or_default()
-            );
-        }
-        out.push_str("\n</details>\n");
-    }
     if let Some(growth) = report.growth.as_ref().filter(|g| !g.fits.is_empty()) {
         let _ = writeln!(
             out,
@@ -134,6 +121,19 @@ pub fn render_markdown(report: &Report) -> String {
             "diff lines",
             "`migverify diff` or the JSON report's `schema_diff` has the whole diff",
         );
+    }
+    if !report.phases.is_empty() {
+        out.push_str("\n<details><summary>Where the time went</summary>\n\n| phase | seconds | slowest table |\n| --- | ---: | --- |\n");
+        for phase in &report.phases {
+            let _ = writeln!(
+                out,
+                "| {} | {:.2} | {} |",
+                phase.name,
+                phase.seconds,
+                phase.slowest_table().unwrap_or_default()
+            );
+        }
+        out.push_str("\n</details>\n");
     }
     out
 }
