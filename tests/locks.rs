@@ -18,7 +18,12 @@ fn cycle_over(
     // The values the later constraints need (a foreign key to customers 1-3, a note for SET
     // NOT NULL), for the tables that have those columns.
     let values: &[&str] = match fixture_name {
-        "locks-alembic" => &["--values", "orders.customer_id=1,2,3"],
+        "locks-alembic" => &[
+            "--values",
+            "orders.customer_id=1,2,3",
+            "--values",
+            "orders.amount=1,2,3",
+        ],
         _ => &[
             "--values",
             "orders.customer_id=1,2,3",
@@ -223,6 +228,20 @@ fn an_alembic_rewrite_is_named_and_its_concurrent_index_passes() {
         "{hold}"
     );
     assert_eq!(lock_impact(&concurrent)[0].0, "pass", "{concurrent}");
+
+    // The other dangerous forms, through alembic's operations.
+    for (revision, mode, rewrite) in [
+        ("0004", "ACCESS EXCLUSIVE", true),
+        ("0005", "SHARE", false),
+        ("0006", "ACCESS EXCLUSIVE", false),
+    ] {
+        let from = format!("{:04}", revision.parse::<u32>().unwrap() - 1);
+        let report = cycle_over("locks-alembic", &from, revision, "200000", "0.003");
+        let hold = upgrade_hold(&report, "public.orders");
+        assert_eq!(hold["mode"], mode, "{revision}: {hold}");
+        assert_eq!(hold["rewrite"], rewrite, "{revision}: {hold}");
+        assert_eq!(lock_impact(&report)[0].0, "fail", "{revision}: {report}");
+    }
 }
 
 /// The rewrite of locks-dangerous (a volatile default) timed at three sizes, predicted as
