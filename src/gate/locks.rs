@@ -66,10 +66,12 @@ impl Session<'_> {
         let bookkeeping = self.runner.bookkeeping_tables();
         Ok(impact::holds(&before, &sampled, &changes)
             .into_iter()
+            // The tool's records, and their indexes, are nobody's data.
             .filter(|hold| {
+                let owner = hold.table.as_deref().unwrap_or(&hold.relation);
                 !bookkeeping
                     .iter()
-                    .any(|table| schema::names_table(&hold.relation, table))
+                    .any(|table| schema::names_table(owner, table))
             })
             .map(|hold| LockHold {
                 relation: hold.relation,

@@ -21,6 +21,8 @@ pub use sampler::{Hold, Sampled, Sampler};
 #[derive(Debug, Clone, PartialEq)]
 pub struct RelationHold {
     pub relation: String,
+    /// For an index, the table it indexes.
+    pub table: Option<String>,
     pub kind: &'static str,
     pub is_table: bool,
     pub mode: LockMode,
@@ -61,6 +63,7 @@ pub fn holds(
         };
         holds.push(RelationHold {
             relation: relation.name.clone(),
+            table: relation.table.clone(),
             kind: relation.kind,
             is_table: relation.is_table(),
             mode,

@@ -14,6 +14,8 @@ pub struct Relation {
     pub filenode: i64,
     /// The server's estimate (or live count) of its rows.
     pub rows: i64,
+    /// For an index, the table it indexes.
+    pub table: Option<String>,
 }
 
 impl Relation {
@@ -37,9 +39,12 @@ pub struct StorageChange {
 
 impl Relations {
     pub async fn read(connection: &mut PgConnection) -> Result<Self, sqlx::Error> {
-        let rows: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(i64, String, String, i64, i64, Option<String>)> = sqlx::query_as(
             "SELECT c.oid::int8, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relkind::text, c.relfilenode::int8, \
-               GREATEST(c.reltuples::int8, coalesce(s.n_live_tup, 0)) \
+               GREATEST(c.reltuples::int8, coalesce(s.n_live_tup, 0)), \
+               (SELECT quote_ident(tn.nspname) || '.' || quote_ident(t.relname) FROM pg_index x \
+                  JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace tn ON tn.oid = t.relnamespace \
+                WHERE x.indexrelid = c.oid) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
              WHERE c.relkind IN ('r', 'p', 'i', 'I', 'S', 'm') \
@@ -50,7 +55,7 @@ impl Relations {
         .await?;
         Ok(Relations(
             rows.into_iter()
-                .map(|(oid, name, relkind, filenode, rows)| {
+                .map(|(oid, name, relkind, filenode, rows, table)| {
                     let kind = match relkind.as_str() {
                         "r" => "table",
                         "p" => "partitioned table",
@@ -63,6 +68,7 @@ impl Relations {
                         kind,
                         filenode,
                         rows: rows.max(0),
+                        table,
                     };
                     (oid as u32, relation)
                 })
