@@ -166,13 +166,7 @@ impl Session<'_> {
 
 /// The holds that block an application on an existing table.
 fn blocking(locks: Vec<LockHold>) -> Vec<LockHold> {
-    locks
-        .into_iter()
-        .filter(|l| {
-            (l.kind == "table" || l.kind == "partitioned table")
-                && (l.blocks_reads || l.blocks_writes)
-        })
-        .collect()
+    locks.into_iter().filter(LockHold::blocks_a_table).collect()
 }
 
 /// The production rows of `table` (`--stats`), else `--predict-rows`.

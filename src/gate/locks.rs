@@ -108,10 +108,7 @@ impl Session<'_> {
             let blocking: Vec<&LockHold> = self.report.steps[index]
                 .locks
                 .iter()
-                .filter(|hold| {
-                    (hold.kind == "table" || hold.kind == "partitioned table")
-                        && (hold.blocks_reads || hold.blocks_writes)
-                })
+                .filter(|hold| hold.blocks_a_table())
                 .collect();
             let longest = blocking
                 .iter()

@@ -24,7 +24,6 @@ pub struct RelationHold {
     /// For an index, the table it indexes.
     pub table: Option<String>,
     pub kind: &'static str,
-    pub is_table: bool,
     pub mode: LockMode,
     pub first_seen: Duration,
     pub held: Duration,
@@ -65,7 +64,6 @@ pub fn holds(
             relation: relation.name.clone(),
             table: relation.table.clone(),
             kind: relation.kind,
-            is_table: relation.is_table(),
             mode,
             first_seen: hold.first_seen,
             held: hold.held,

@@ -18,12 +18,6 @@ pub struct Relation {
     pub table: Option<String>,
 }
 
-impl Relation {
-    pub fn is_table(&self) -> bool {
-        matches!(self.kind, "table" | "partitioned table")
-    }
-}
-
 /// The relations of the database, by oid.
 #[derive(Debug, Clone, Default)]
 pub struct Relations(pub BTreeMap<u32, Relation>);

@@ -89,6 +89,13 @@ pub struct LockHold {
 }
 
 impl LockHold {
+    /// Whether it keeps an application from reading or writing a table (every relation in
+    /// `locks` existed before the step).
+    pub fn blocks_a_table(&self) -> bool {
+        matches!(self.kind.as_str(), "table" | "partitioned table")
+            && (self.blocks_reads || self.blocks_writes)
+    }
+
     /// What a reader of the report should see: a hold that blocks an application, or a
     /// rewrite or index build.
     pub fn matters(&self) -> bool {
