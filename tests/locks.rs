@@ -23,6 +23,8 @@ fn cycle_over(
             "orders.customer_id=1,2,3",
             "--values",
             "orders.amount=1,2,3",
+            "--values",
+            "orders.note=a,b",
         ],
         _ => &[
             "--values",
@@ -108,13 +110,20 @@ fn each_dangerous_operation_is_named_with_its_mode_relation_and_hold() {
             false,
             Some("built index public.ix_orders_customer_id on public.orders (200000 rows)"),
         ),
-        ("20240105", "SHARE ROW EXCLUSIVE", "writes", false, None),
+        // Validating scans: no new storage, every row read under the lock.
+        (
+            "20240105",
+            "SHARE ROW EXCLUSIVE",
+            "writes",
+            false,
+            Some("read 200000 rows of public.orders"),
+        ),
         (
             "20240106",
             "ACCESS EXCLUSIVE",
             "reads and writes",
             false,
-            None,
+            Some("read 200000 rows of public.orders"),
         ),
     ];
     for (revision, mode, blocks, rewrite, cause) in cases {
@@ -143,7 +152,9 @@ fn each_dangerous_operation_is_named_with_its_mode_relation_and_hold() {
         assert!(message.contains(&format!("blocks {blocks}")), "{message}");
         if revision == "20240105" {
             // A foreign key added VALID checks the referenced table too.
-            assert_eq!(upgrade_hold(&report, "public.customers")["mode"], mode);
+            let customers = upgrade_hold(&report, "public.customers");
+            assert_eq!(customers["mode"], mode);
+            assert_eq!(customers["rows_read"], 200000, "{customers}");
         }
     }
 }
@@ -229,19 +240,70 @@ fn an_alembic_rewrite_is_named_and_its_concurrent_index_passes() {
     );
     assert_eq!(lock_impact(&concurrent)[0].0, "pass", "{concurrent}");
 
-    // The other dangerous forms, through alembic's operations.
-    for (revision, mode, rewrite) in [
-        ("0004", "ACCESS EXCLUSIVE", true),
-        ("0005", "SHARE", false),
-        ("0006", "ACCESS EXCLUSIVE", false),
+    // The other dangerous forms, through alembic's operations: a volatile default, an index
+    // built in place, a CHECK and a foreign key added valid, SET NOT NULL.
+    for (revision, mode, rewrite, cause) in [
+        (
+            "0004",
+            "ACCESS EXCLUSIVE",
+            true,
+            "rewrote public.orders (200000 rows)",
+        ),
+        (
+            "0005",
+            "SHARE",
+            false,
+            "built index public.ix_orders_amount on public.orders (200000 rows)",
+        ),
+        (
+            "0006",
+            "ACCESS EXCLUSIVE",
+            false,
+            "read 200000 rows of public.orders",
+        ),
+        (
+            "0007",
+            "SHARE ROW EXCLUSIVE",
+            false,
+            "read 200000 rows of public.orders",
+        ),
+        (
+            "0008",
+            "ACCESS EXCLUSIVE",
+            false,
+            "read 200000 rows of public.orders",
+        ),
     ] {
         let from = format!("{:04}", revision.parse::<u32>().unwrap() - 1);
         let report = cycle_over("locks-alembic", &from, revision, "200000", "0.003");
         let hold = upgrade_hold(&report, "public.orders");
         assert_eq!(hold["mode"], mode, "{revision}: {hold}");
         assert_eq!(hold["rewrite"], rewrite, "{revision}: {hold}");
+        assert_eq!(hold["causes"][0], cause, "{revision}: {hold}");
         assert_eq!(lock_impact(&report)[0].0, "fail", "{revision}: {report}");
     }
+}
+
+#[test]
+fn a_lock_the_step_queued_for_is_recorded_with_its_wait() {
+    // 0009 adds a column while a second session of the migration reads orders for 0.5 s: the
+    // ALTER queues for ACCESS EXCLUSIVE, and in production every query on orders would queue
+    // behind it.
+    let report = cycle_over("locks-alembic", "0008", "0009", "1000", "0.3");
+    let hold = upgrade_hold(&report, "public.orders");
+    assert_eq!(hold["mode"], "ACCESS EXCLUSIVE", "{hold}");
+    let waited = hold["waited_s"].as_f64().unwrap();
+    assert!((0.4..0.7).contains(&waited), "waited {waited} s: {hold}");
+    assert!(hold["held_s"].as_f64().unwrap() < 0.3, "{hold}");
+    // The wait counts against the lock budget: queued, it blocked reads and writes.
+    let (status, message) = &lock_impact(&report)[0];
+    assert_eq!(status, "fail", "{message}");
+    assert!(
+        message.contains("ACCESS EXCLUSIVE on public.orders for ")
+            && message.contains(" after queueing 0.")
+            && message.contains("over the lock budget of 0.3 s"),
+        "{message}"
+    );
 }
 
 /// The rewrite of locks-dangerous (a volatile default) timed at three sizes, predicted as

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::database::DatabaseError;
 use crate::error::Result;
-use crate::impact::{self, Relations, Sampler};
+use crate::impact::{self, Relations, Sampler, TableReads};
 use crate::report::{Check, CheckStatus, Details, LockHold};
 use crate::schema;
 
@@ -15,6 +15,7 @@ use super::session::Session;
 /// The watch over one step.
 pub(super) struct LockWatch {
     before: Relations,
+    rows_read: Option<TableReads>,
     sampler: Sampler,
 }
 
@@ -34,6 +35,11 @@ impl Session<'_> {
         let before = Relations::read(&mut self.observer)
             .await
             .map_err(DatabaseError::from)?;
+        // A connection kept from the step before would hold back its read counts.
+        self.runner.disconnect();
+        let rows_read = TableReads::settled(&mut self.observer)
+            .await
+            .map_err(DatabaseError::from)?;
         let observer: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
             .fetch_one(&mut self.observer)
             .await
@@ -41,16 +47,30 @@ impl Session<'_> {
         let connection = self.database.connect().await?;
         Ok(Some(LockWatch {
             before,
+            rows_read,
             sampler: Sampler::start(connection, vec![observer], interval),
         }))
     }
 
     /// The holds the step was seen with, strongest first; the step has ended.
     pub(super) async fn locks_seen(&mut self, watch: Option<LockWatch>) -> Result<Vec<LockHold>> {
-        let Some(LockWatch { before, sampler }) = watch else {
+        let Some(LockWatch {
+            before,
+            rows_read,
+            sampler,
+        }) = watch
+        else {
             return Ok(Vec::new());
         };
         let sampled = sampler.finish().await;
+        // The step's sessions flush their read counts as they end.
+        self.runner.disconnect();
+        let rows_read_after = match rows_read {
+            Some(_) => TableReads::settled(&mut self.observer)
+                .await
+                .map_err(DatabaseError::from)?,
+            None => None,
+        };
         self.sampling.samples += sampled.samples;
         self.sampling.elapsed += sampled.elapsed;
         if let (true, Some(interval)) = (self.sampling.samples > 1, self.rules.lock_sampling) {
@@ -64,7 +84,8 @@ impl Session<'_> {
             .await
             .map_err(DatabaseError::from)?;
         let bookkeeping = self.runner.bookkeeping_tables();
-        Ok(impact::holds(&before, &sampled, &changes)
+        let rows_read = rows_read.as_ref().zip(rows_read_after.as_ref());
+        Ok(impact::holds(&before, rows_read, &sampled, &changes)
             .into_iter()
             // The tool's records, and their indexes, are nobody's data.
             .filter(|hold| {
@@ -79,6 +100,8 @@ impl Session<'_> {
                 mode: hold.mode.to_string(),
                 first_seen_s: rounded(hold.first_seen),
                 held_s: rounded(hold.held),
+                waited_s: rounded(hold.waited),
+                rows_read: hold.rows_read,
                 blocks_reads: hold.mode.blocks_reads(),
                 blocks_writes: hold.mode.blocks_writes(),
                 rewrite: hold.rewrite,
@@ -112,11 +135,11 @@ impl Session<'_> {
                 .collect();
             let longest = blocking
                 .iter()
-                .max_by(|a, b| a.held_s.total_cmp(&b.held_s))
+                .max_by(|a, b| a.blocking_s().total_cmp(&b.blocking_s()))
                 .copied();
             let over: Vec<&LockHold> = blocking
                 .iter()
-                .filter(|hold| budget > 0.0 && hold.held_s > budget)
+                .filter(|hold| budget > 0.0 && hold.blocking_s() > budget)
                 .copied()
                 .collect();
             if over.is_empty() && !always {
@@ -128,7 +151,7 @@ impl Session<'_> {
                         "longest: {} on {}, {:.3} s, blocking {}",
                         hold.mode,
                         hold.relation,
-                        hold.held_s,
+                        hold.blocking_s(),
                         hold.blocks()
                     ),
                     None => "no lock that blocks reads or writes of an existing table".to_string(),
@@ -166,8 +189,13 @@ impl Session<'_> {
 fn describe(hold: &LockHold) -> String {
     let mut why = vec![format!("blocks {}", hold.blocks())];
     why.extend(hold.causes.iter().cloned());
+    let queued = if hold.waited_s > 0.0 {
+        format!(" after queueing {:.3} s for it", hold.waited_s)
+    } else {
+        String::new()
+    };
     format!(
-        "{} on {} for {:.3} s ({})",
+        "{} on {} for {:.3} s{queued} ({})",
         hold.mode,
         hold.relation,
         hold.held_s,

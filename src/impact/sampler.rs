@@ -1,8 +1,9 @@
 //! Samples `pg_locks` from a connection of its own while a step runs: the relation locks that
-//! the database's client sessions hold, but for migverify's own. Reading `pg_locks` takes no
-//! heavyweight lock, so the sampler never queues behind a migration or in front of one.
+//! the database's client sessions hold or wait for, but for migverify's own. Reading
+//! `pg_locks` takes no heavyweight lock, so the sampler never queues behind a migration or in
+//! front of one.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnection;
@@ -23,7 +24,13 @@ pub struct Hold {
 /// What a step's sampler saw.
 #[derive(Debug, Clone, Default)]
 pub struct Sampled {
+    /// Granted locks.
     pub holds: HashMap<(u32, LockMode), Hold>,
+    /// Locks asked for and not yet granted: the step queued, on a session of its own or on
+    /// whatever else was connected.
+    pub waits: HashMap<(u32, LockMode), Hold>,
+    /// The sessions seen with a relation lock: the step's.
+    pub sessions: BTreeSet<i32>,
     pub samples: u64,
     pub elapsed: Duration,
 }
@@ -58,8 +65,8 @@ async fn sample(
     let started = Instant::now();
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // Runs still going: their start and the last sample that saw them.
-    let mut running: HashMap<(u32, LockMode), (Duration, Duration)> = HashMap::new();
+    let mut granted = Runs::default();
+    let mut waiting = Runs::default();
     let mut sampled = Sampled::default();
     loop {
         tokio::select! {
@@ -67,10 +74,10 @@ async fn sample(
             _ = &mut stopped => break,
             _ = ticks.tick() => {}
         }
-        let rows: Vec<(i64, String)> = match sqlx::query_as(
-            "SELECT l.relation::int8, l.mode FROM pg_locks l \
+        let rows: Vec<(i64, String, bool, i32)> = match sqlx::query_as(
+            "SELECT l.relation::int8, l.mode, l.granted, l.pid FROM pg_locks l \
                JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'relation' AND l.granted \
+             WHERE l.locktype = 'relation' \
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                AND a.backend_type = 'client backend' \
                AND l.pid <> pg_backend_pid() AND l.pid <> ALL($1)",
@@ -88,29 +95,61 @@ async fn sample(
         };
         let now = started.elapsed();
         sampled.samples += 1;
-        let seen: Vec<(u32, LockMode)> = rows
-            .iter()
-            .filter_map(|(oid, mode)| Some((*oid as u32, LockMode::from_pg_locks(mode)?)))
-            .collect();
-        running.retain(|key, (start, last)| {
-            let still = seen.contains(key);
+        let mut held = Vec::new();
+        let mut asked = Vec::new();
+        for (oid, mode, is_granted, pid) in rows {
+            let Some(mode) = LockMode::from_pg_locks(&mode) else {
+                continue;
+            };
+            sampled.sessions.insert(pid);
+            let key = (oid as u32, mode);
+            if is_granted {
+                held.push(key);
+            } else {
+                asked.push(key);
+            }
+        }
+        granted.seen(now, &held, &mut sampled.holds);
+        waiting.seen(now, &asked, &mut sampled.waits);
+    }
+    granted.end(&mut sampled.holds);
+    waiting.end(&mut sampled.waits);
+    sampled.elapsed = started.elapsed();
+    sampled
+}
+
+/// Runs still going: their start and the last sample that saw them.
+#[derive(Default)]
+struct Runs(HashMap<(u32, LockMode), (Duration, Duration)>);
+
+impl Runs {
+    /// One sample: runs it no longer shows have ended, and are kept where longest.
+    fn seen(
+        &mut self,
+        now: Duration,
+        keys: &[(u32, LockMode)],
+        longest: &mut HashMap<(u32, LockMode), Hold>,
+    ) {
+        self.0.retain(|key, (start, last)| {
+            let still = keys.contains(key);
             if !still {
-                keep_longest(&mut sampled.holds, *key, *start, *last);
+                keep_longest(longest, *key, *start, *last);
             }
             still
         });
-        for key in seen {
-            running
-                .entry(key)
+        for key in keys {
+            self.0
+                .entry(*key)
                 .and_modify(|(_, last)| *last = now)
                 .or_insert((now, now));
         }
     }
-    for (key, (start, last)) in running {
-        keep_longest(&mut sampled.holds, key, start, last);
+
+    fn end(self, longest: &mut HashMap<(u32, LockMode), Hold>) {
+        for (key, (start, last)) in self.0 {
+            keep_longest(longest, key, start, last);
+        }
     }
-    sampled.elapsed = started.elapsed();
-    sampled
 }
 
 fn keep_longest(

@@ -144,19 +144,20 @@ fn locks(out: &mut String, report: &Report) {
         return;
     };
     let mut rows = vec![
-        "| step | relation | mode | held (s) | blocks | rewrite | cause |".to_string(),
-        "| --- | --- | --- | ---: | --- | --- | --- |".to_string(),
+        "| step | relation | mode | held (s) | waited (s) | blocks | rewrite | cause |".to_string(),
+        "| --- | --- | --- | ---: | ---: | --- | --- | --- |".to_string(),
     ];
     for step in &report.steps {
         for hold in step.locks.iter().filter(|hold| hold.matters()) {
             rows.push(format!(
-                "| {} {} → {} | {} | {} | {:.3} | {} | {} | {} |",
+                "| {} {} → {} | {} | {} | {:.3} | {:.3} | {} | {} | {} |",
                 step.name,
                 code(&step.from),
                 code(&step.to),
                 code(&hold.relation),
                 hold.mode,
                 hold.held_s,
+                hold.waited_s,
                 hold.blocks(),
                 if hold.rewrite { "yes" } else { "no" },
                 cell(&hold.causes.join("; "))

@@ -78,6 +78,11 @@ pub struct LockHold {
     pub first_seen_s: f64,
     /// Its longest unbroken hold, from the first sample that saw it to the last.
     pub held_s: f64,
+    /// The longest the step waited for a lock on the relation (0: it never queued).
+    pub waited_s: f64,
+    /// Rows of the table the step read (a validating scan reads them all), where the server
+    /// counted them; null for other relations, or when it could not be told.
+    pub rows_read: Option<i64>,
     /// Whether an application's SELECT would wait for it.
     pub blocks_reads: bool,
     /// Whether an application's INSERT, UPDATE or DELETE would wait for it.
@@ -100,6 +105,12 @@ impl LockHold {
     /// rewrite or index build.
     pub fn matters(&self) -> bool {
         self.blocks_reads || self.blocks_writes || !self.causes.is_empty()
+    }
+
+    /// How long an application doing what the mode blocks would wait: while the step queued
+    /// for the lock (others queue behind it) and while it held it.
+    pub fn blocking_s(&self) -> f64 {
+        self.held_s + self.waited_s
     }
 
     /// "reads and writes", "writes" or "neither".

@@ -79,6 +79,9 @@ pub fn render_text(report: &Report, color: bool) -> String {
                 hold.held_s,
                 hold.blocks()
             );
+            if hold.waited_s > 0.0 {
+                line.push_str(&format!(", waited {:.3}s for it", hold.waited_s));
+            }
             for cause in &hold.causes {
                 line.push_str(&format!("; {cause}"));
             }
