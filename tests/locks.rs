@@ -339,6 +339,10 @@ fn a_rows_list_fits_the_growth_and_fails_on_the_prediction() {
     assert_eq!(sizes, [20000, 60000, 200000]);
     // The steps of the run are the run's own: the smaller sizes are not among them.
     assert_eq!(report["steps"].as_array().unwrap().len(), 4, "{report}");
+    // The upgrade on empty tables is its fixed cost, under the time at any size.
+    let fixed = growth["fixed_s"].as_f64().unwrap();
+    let smallest = growth["points"][0]["upgrade_s"].as_f64().unwrap();
+    assert!(fixed > 0.0 && fixed < smallest, "{growth}");
     let lock = growth["fits"]
         .as_array()
         .unwrap()
@@ -362,6 +366,46 @@ fn a_rows_list_fits_the_growth_and_fails_on_the_prediction() {
             "predicted at 50000000 rows: the upgrade of 20240103 would hold ACCESS EXCLUSIVE on public.orders ≈ "
         )),
         "{predicted:?}"
+    );
+}
+
+#[test]
+fn the_pos_histories_rewrite_is_named_and_predicted() {
+    // POS's eight revisions and a ninth that widens order_items.quantity to bigint.
+    let run = Sandbox::new().gate(
+        "cycle",
+        "pos-rewrite",
+        &["--rows", "20000,100000", "--predict-rows", "50000000"],
+    );
+    assert_eq!(run.code, 1, "{}", run.output());
+    let report = run.json();
+    let hold = upgrade_hold(&report, "public.order_items");
+    assert_eq!(hold["mode"], "ACCESS EXCLUSIVE", "{hold}");
+    assert_eq!(hold["rewrite"], true, "{hold}");
+    assert_eq!(
+        hold["causes"][0], "rewrote public.order_items (100000 rows)",
+        "{hold}"
+    );
+    let fit = report["growth"]["fits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["what"] == "ACCESS EXCLUSIVE on public.order_items")
+        .unwrap_or_else(|| panic!("{report}"));
+    let exponent = fit["exponent"].as_f64().unwrap();
+    assert!((0.7..1.3).contains(&exponent), "{fit}");
+    let message = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "lock_impact" && c["status"] == "fail")
+        .map(|c| c["message"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        message.starts_with(
+            "predicted at 50000000 rows: the upgrade of 20240101000009 would hold ACCESS EXCLUSIVE on public.order_items ≈ "
+        ),
+        "{message}"
     );
 }
 

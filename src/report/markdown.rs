@@ -61,11 +61,9 @@ pub fn render_markdown(report: &Report) -> String {
     push_cut(&mut out, &steps, STEPS_SHARE, "steps", THE_JSON_HAS_ALL);
     locks(&mut out, report);
     if let Some(growth) = report.growth.as_ref().filter(|g| !g.fits.is_empty()) {
-        let _ = writeln!(
-            out,
-            "\n### Growth\n\nThe range's upgrade at {} rows:\n",
-            growth.sizes()
-        );
+        let mut heading = growth.heading();
+        heading[..1].make_ascii_uppercase();
+        let _ = writeln!(out, "\n### Growth\n\n{heading}:\n");
         for line in growth.lines() {
             let _ = writeln!(out, "- {}", cell(&line));
         }

@@ -138,11 +138,7 @@ pub fn render_text(report: &Report, color: bool) -> String {
     }
 
     if let Some(growth) = report.growth.as_ref().filter(|g| !g.fits.is_empty()) {
-        let _ = writeln!(
-            out,
-            "\ngrowth (the range's upgrade at {} rows)",
-            growth.sizes()
-        );
+        let _ = writeln!(out, "\ngrowth ({})", growth.heading());
         for line in growth.lines() {
             let _ = writeln!(out, "  {line}");
         }

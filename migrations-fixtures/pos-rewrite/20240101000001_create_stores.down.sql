@@ -1,0 +1,1 @@
+../pos/20240101000001_create_stores.down.sql

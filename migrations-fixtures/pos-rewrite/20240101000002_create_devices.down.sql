@@ -1,0 +1,1 @@
+../pos/20240101000002_create_devices.down.sql

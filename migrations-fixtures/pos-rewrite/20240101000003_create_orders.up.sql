@@ -1,0 +1,1 @@
+../pos/20240101000003_create_orders.up.sql

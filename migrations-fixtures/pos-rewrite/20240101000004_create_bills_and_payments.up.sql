@@ -1,0 +1,1 @@
+../pos/20240101000004_create_bills_and_payments.up.sql

@@ -1,0 +1,1 @@
+../pos/20240101000005_add_order_item_count.up.sql

@@ -1,0 +1,1 @@
+../pos/20240101000006_daily_sales_and_audit.up.sql

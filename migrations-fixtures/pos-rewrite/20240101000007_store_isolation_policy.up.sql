@@ -1,0 +1,1 @@
+../pos/20240101000007_store_isolation_policy.up.sql

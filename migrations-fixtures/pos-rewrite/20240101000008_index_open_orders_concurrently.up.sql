@@ -1,0 +1,1 @@
+../pos/20240101000008_index_open_orders_concurrently.up.sql
