@@ -112,10 +112,7 @@ impl Session<'_> {
                 break;
             }
             let upgrade = self.report.steps.last().cloned().expect("recorded");
-            if fastest
-                .as_ref()
-                .map_or(true, |f| upgrade.seconds < f.seconds)
-            {
+            if fastest.as_ref().is_none_or(|f| upgrade.seconds < f.seconds) {
                 fastest = Some(upgrade);
             }
             if !self.step(to, from).await? {
