@@ -392,8 +392,10 @@ fn the_pos_histories_rewrite_is_named_and_predicted() {
         .iter()
         .find(|f| f["what"] == "ACCESS EXCLUSIVE on public.order_items")
         .unwrap_or_else(|| panic!("{report}"));
+    // Two sizes, timed while other tests run: neither flat nor quadratic (the three-size test
+    // above pins the exponent closer).
     let exponent = fit["exponent"].as_f64().unwrap();
-    assert!((0.7..1.3).contains(&exponent), "{fit}");
+    assert!((0.6..1.6).contains(&exponent), "{fit}");
     let message = report["checks"]
         .as_array()
         .unwrap()
