@@ -455,6 +455,11 @@ async fn seeding_satisfies_every_constraint_of_the_pos_fixture_at_every_revision
         .await
         .unwrap();
     let mut connection = database.connect().await.unwrap();
+    // amcheck's bt_index_check, in a schema the snapshots leave alone.
+    sqlx::raw_sql("CREATE SCHEMA amcheck; CREATE EXTENSION amcheck SCHEMA amcheck")
+        .execute(&mut connection)
+        .await
+        .unwrap();
     let revisions = runner
         .revisions()
         .walk(&Target::base(), &runner.revisions().head())
@@ -478,9 +483,34 @@ async fn seeding_satisfies_every_constraint_of_the_pos_fixture_at_every_revision
                 },
             )
             .unwrap();
+            let before = schema::introspect(&mut connection, &runner.bookkeeping_tables())
+                .await
+                .unwrap();
             data::load(&options, plan)
                 .await
                 .unwrap_or_else(|e| panic!("at {revision}, seed {seed}: {e}"));
+            // The indexes were built after the load: the schema is the one before, object for
+            // object, and every index is ready, valid and holds every row of its table.
+            let after = schema::introspect(&mut connection, &runner.bookkeeping_tables())
+                .await
+                .unwrap();
+            assert!(before == after, "at {revision}: the schema changed");
+            let checked: Vec<(String, bool)> = sqlx::query_as(
+                "SELECT x.indexrelid::regclass::text, x.indisready AND x.indisvalid AND x.indislive \
+                 FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+            for (index, usable) in &checked {
+                assert!(usable, "{index} at {revision} is not ready and valid");
+                sqlx::query("SELECT amcheck.bt_index_check($1::regclass, true)")
+                    .bind(index)
+                    .execute(&mut connection)
+                    .await
+                    .unwrap_or_else(|e| panic!("{index} at {revision}: {e}"));
+            }
             assert_eq!(
                 orphans(&mut connection, &tables).await,
                 Vec::<String>::new(),

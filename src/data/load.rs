@@ -192,6 +192,10 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
         target.name,
         columns.join(", ")
     );
+    let set_aside = match target.first_row {
+        0 => indexes_set_aside(&mut connection, &target.name).await,
+        _ => Vec::new(),
+    };
     tracing::info!(table = %target.name, rows = target.rows, "seeding");
     let progress = progress::counter(target.rows, "rows", format!("seeding {}", target.name));
 
@@ -242,6 +246,10 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
         None => copy.finish().await.map(drop),
     };
     progress.finish_and_clear();
+    let outcome = match outcome {
+        Ok(()) => rebuild(&mut connection, &set_aside).await,
+        Err(error) => Err(error),
+    };
     if let Err(error) = outcome {
         return Err(rejected(&mut connection, &target.name, &error).await);
     }
@@ -256,6 +264,46 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
         .bind(sequence)
         .execute(&mut connection)
         .await?;
+    }
+    Ok(())
+}
+
+/// Keeping an index up to date row by row costs several times the load itself (a random uuid
+/// key most of all), so an empty table's indexes are built once after it, by sorting, as
+/// pg_restore does. Nothing is dropped: each index is marked not ready for inserts (names,
+/// constraints, foreign keys that lean on it and comments stay as they are) and `rebuild` makes
+/// it ready and valid again with REINDEX. Marking needs superuser, which a throwaway cluster
+/// grants; elsewhere the load keeps its indexes up to date. Returns the indexes set aside.
+async fn indexes_set_aside(connection: &mut PgConnection, table: &str) -> Vec<i64> {
+    let marked = sqlx::query_scalar(
+        "UPDATE pg_index x SET indisready = false FROM pg_class t \
+         WHERE t.oid = $1::regclass AND t.relkind = 'r' AND x.indrelid = t.oid \
+           AND x.indisready AND x.indisvalid AND x.indislive \
+         RETURNING x.indexrelid::int8",
+    )
+    .bind(table)
+    .fetch_all(&mut *connection)
+    .await;
+    match marked {
+        Ok(indexes) => indexes,
+        Err(error) => {
+            tracing::debug!(%error, "cannot set the indexes of {table} aside; loading with them");
+            Vec::new()
+        }
+    }
+}
+
+/// Builds the indexes `indexes_set_aside` left behind, which marks them ready and valid again.
+/// A unique key the rows break fails here, naming its index.
+async fn rebuild(connection: &mut PgConnection, indexes: &[i64]) -> sqlx::Result<()> {
+    for index in indexes {
+        let name: String = sqlx::query_scalar("SELECT $1::oid::regclass::text")
+            .bind(index)
+            .fetch_one(&mut *connection)
+            .await?;
+        sqlx::query(&format!("REINDEX INDEX {name}"))
+            .execute(&mut *connection)
+            .await?;
     }
     Ok(())
 }
