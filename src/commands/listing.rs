@@ -75,7 +75,8 @@ pub async fn checksum(server: &ServerUrl, only: &[String], format: Format) -> Re
                 .any(|name| schema::names_table(&table.name, name))
         });
     }
-    let entries: Vec<TableEntry> = data::checksum_tables(&mut connection, &tables)
+    // One read-only session: a second one would not be.
+    let entries: Vec<TableEntry> = data::checksum_tables(&mut connection, None, &tables)
         .await?
         .into_iter()
         .map(|checksum| TableEntry {

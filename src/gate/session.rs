@@ -142,6 +142,12 @@ impl<'a> Session<'a> {
             options,
         )
         .await?;
+        // As a production database has them: the migrations' own queries and the checksums'
+        // ordered reads are planned on real statistics, not on autovacuum's timing.
+        sqlx::query("ANALYZE")
+            .execute(&mut self.observer)
+            .await
+            .map_err(crate::database::DatabaseError::from)?;
         let tables = seeded
             .into_iter()
             .map(|s| TableTime {
@@ -182,7 +188,12 @@ impl<'a> Session<'a> {
         let started = Instant::now();
         let skip = self.data_skip();
         let tables = schema::load_tables(&mut self.observer, &skip).await?;
-        let checksums = data::checksum_tables(&mut self.observer, &tables).await?;
+        let checksums = data::checksum_tables(
+            &mut self.observer,
+            Some(self.database.connect_options()),
+            &tables,
+        )
+        .await?;
         self.record_checksum_pass(started, &checksums);
         Ok(checksums)
     }
