@@ -116,7 +116,7 @@ async fn main() {
             .await,
         );
         let started = Instant::now();
-        let checksums = data::checksum_tables(&mut connection, None, &tables[..1])
+        let checksums = data::checksum_tables(data::Readers::one(&mut connection), &tables[..1])
             .await
             .unwrap();
         measured.push(started.elapsed());

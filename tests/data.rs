@@ -661,7 +661,7 @@ async fn every_generated_type_is_accepted_by_the_server() {
         .unwrap();
     assert_eq!(emails, 1000);
     // A table without a key checksums too, even with a column type that has no ordering.
-    let checksums = data::checksum_tables(&mut connection, None, &tables)
+    let checksums = data::checksum_tables(data::Readers::one(&mut connection), &tables)
         .await
         .unwrap();
     let events = checksums

@@ -76,20 +76,21 @@ pub async fn checksum(server: &ServerUrl, only: &[String], format: Format) -> Re
         });
     }
     // One read-only session: a second one would not be.
-    let entries: Vec<TableEntry> = data::checksum_tables(&mut connection, None, &tables)
-        .await?
-        .into_iter()
-        .map(|checksum| TableEntry {
-            table: checksum.table,
-            rows: checksum.rows,
-            digest: checksum.digest,
-            columns: checksum
-                .columns
-                .into_iter()
-                .map(|column| (column.name, column.digest))
-                .collect(),
-        })
-        .collect();
+    let entries: Vec<TableEntry> =
+        data::checksum_tables(data::Readers::one(&mut connection), &tables)
+            .await?
+            .into_iter()
+            .map(|checksum| TableEntry {
+                table: checksum.table,
+                rows: checksum.rows,
+                digest: checksum.digest,
+                columns: checksum
+                    .columns
+                    .into_iter()
+                    .map(|column| (column.name, column.digest))
+                    .collect(),
+            })
+            .collect();
     match format {
         Format::Json => println!("{}", listing_json(&entries)),
         Format::Text => print!("{}", render_tables(&entries)),

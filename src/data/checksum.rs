@@ -17,6 +17,7 @@ use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use super::error::Result;
 use super::reading::Reading;
+use super::reuse::Reuse;
 use crate::progress;
 use crate::schema::Table;
 use crate::sql::quote_ident;
@@ -61,6 +62,8 @@ pub struct TableChecksum {
     pub select: Vec<String>,
     /// How long reading it took.
     pub read_in: std::time::Duration,
+    /// Kept from an earlier reading: nothing changed the table since.
+    pub reused: bool,
 }
 
 impl TableChecksum {
@@ -100,26 +103,35 @@ impl TableChecksum {
     }
 }
 
-/// Every table read for itself, on `connection` and, where given, a second connection to
-/// `beside` (the same database).
-pub async fn checksum_tables(
-    connection: &mut PgConnection,
-    beside: Option<&PgConnectOptions>,
-    tables: &[Table],
-) -> Result<Vec<TableChecksum>> {
-    read_tables(
-        connection,
-        beside,
-        tables.iter().map(Reading::natural).collect(),
-    )
-    .await
+/// Where tables are read: a connection; beside it, where given, a second connection to the same
+/// database (the server's work, not the hashing, is what takes the time, and a second backend
+/// puts another core to it); and, where given, the checksums kept from earlier readings.
+pub struct Readers<'a> {
+    pub connection: &'a mut PgConnection,
+    pub beside: Option<&'a PgConnectOptions>,
+    pub reuse: Option<&'a mut Reuse>,
+}
+
+impl<'a> Readers<'a> {
+    /// One connection, nothing kept.
+    pub fn one(connection: &'a mut PgConnection) -> Self {
+        Readers {
+            connection,
+            beside: None,
+            reuse: None,
+        }
+    }
+}
+
+/// Every table read for itself.
+pub async fn checksum_tables(readers: Readers<'_>, tables: &[Table]) -> Result<Vec<TableChecksum>> {
+    read_tables(readers, tables.iter().map(Reading::natural).collect()).await
 }
 
 /// Every table read following its earlier state in `earlier` (a table new since then is read
 /// for itself). `excluded(table, column)` leaves a column of the earlier state out.
 pub async fn checksum_tables_following(
-    connection: &mut PgConnection,
-    beside: Option<&PgConnectOptions>,
+    readers: Readers<'_>,
     tables: &[Table],
     earlier: &[TableChecksum],
     excluded: &dyn Fn(&str, &str) -> bool,
@@ -133,7 +145,7 @@ pub async fn checksum_tables_following(
             },
         )
         .collect();
-    read_tables(connection, beside, readings).await
+    read_tables(readers, readings).await
 }
 
 /// `table`, an earlier state, read again the way `later` was read following it: for when the
@@ -143,21 +155,33 @@ pub async fn checksum_table_like(
     table: &Table,
     later: &TableChecksum,
 ) -> Result<TableChecksum> {
-    let mut read = read_tables(connection, None, vec![Reading::like(table, later)]).await?;
+    let mut read = read_tables(Readers::one(connection), vec![Reading::like(table, later)]).await?;
     Ok(read.remove(0))
 }
 
-/// Reads every table, each whole on one connection: `connection`, and beside it a second one
-/// to `beside` where given (the server's work, not the hashing, is what takes the time, and a
-/// second backend puts the other core to it). Returns them in the order of `readings`.
-async fn read_tables(
-    connection: &mut PgConnection,
-    beside: Option<&PgConnectOptions>,
-    readings: Vec<Reading>,
-) -> Result<Vec<TableChecksum>> {
+/// Reads every table, each whole on one of the readers' connections, but those kept from an
+/// earlier reading that nothing changed since. Returns them in the order of `readings`.
+async fn read_tables(readers: Readers<'_>, readings: Vec<Reading>) -> Result<Vec<TableChecksum>> {
+    let Readers {
+        connection,
+        beside,
+        mut reuse,
+    } = readers;
     let values = prepare(connection).await?;
+    let mark = match reuse.as_deref_mut() {
+        Some(reuse) => reuse.mark(connection).await,
+        None => None,
+    };
+    let mut read: Vec<(usize, TableChecksum)> = match (reuse.as_deref_mut(), &mark) {
+        (Some(reuse), Some(mark)) => reuse.reusable(mark, &readings).await.into_iter().collect(),
+        _ => Vec::new(),
+    };
+    let reused: Vec<usize> = read.iter().map(|(index, _)| *index).collect();
+    let to_read: Vec<usize> = (0..readings.len())
+        .filter(|i| !reused.contains(i))
+        .collect();
     let mut second = match beside {
-        Some(options) if readings.len() > 1 => {
+        Some(options) if to_read.len() > 1 => {
             let mut second = crate::database::connect(options).await?;
             prepare(&mut second).await?;
             Some(second)
@@ -165,9 +189,11 @@ async fn read_tables(
         _ => None,
     };
     let progress = progress::counter(readings.len() as u64, "tables", "checksums".to_string());
+    progress.inc(reused.len() as u64);
     let next = AtomicUsize::new(0);
     let queue = Queue {
         readings: &readings,
+        to_read: &to_read,
         next: &next,
         values,
         progress: &progress,
@@ -179,8 +205,13 @@ async fn read_tables(
         }
     });
     progress.finish_and_clear();
-    let mut read: Vec<(usize, TableChecksum)> = mine?.into_iter().chain(theirs?).collect();
+    read.extend(mine?.into_iter().chain(theirs?));
     read.sort_by_key(|(index, _)| *index);
+    if let (Some(reuse), Some(mark)) = (reuse, &mark) {
+        for (index, checksum) in &read {
+            reuse.keep(mark, &readings[*index], checksum);
+        }
+    }
     Ok(read.into_iter().map(|(_, checksum)| checksum).collect())
 }
 
@@ -207,6 +238,8 @@ async fn prepare(connection: &mut PgConnection) -> Result<Values> {
 /// The readings not yet taken, shared by the readers.
 struct Queue<'a> {
     readings: &'a [Reading],
+    /// The positions in `readings` to read, taken in turn.
+    to_read: &'a [usize],
     next: &'a AtomicUsize,
     values: Values,
     progress: &'a indicatif::ProgressBar,
@@ -217,10 +250,10 @@ impl Queue<'_> {
     async fn drain(&self, connection: &mut PgConnection) -> Result<Vec<(usize, TableChecksum)>> {
         let mut read = Vec::new();
         loop {
-            let index = self.next.fetch_add(1, Ordering::Relaxed);
-            let Some(reading) = self.readings.get(index) else {
+            let Some(&index) = self.to_read.get(self.next.fetch_add(1, Ordering::Relaxed)) else {
                 return Ok(read);
             };
+            let reading = &self.readings[index];
             self.progress
                 .set_message(format!("checksum {}", reading.table));
             read.push((
@@ -294,6 +327,7 @@ async fn checksum_table(
             .collect(),
         row_hashes: hashed.row_hashes,
         select,
+        reused: false,
     })
 }
 
@@ -536,6 +570,7 @@ mod tests {
             row_hashes: hashes,
             select: Vec::new(),
             read_in: std::time::Duration::ZERO,
+            reused: false,
         };
         let before = table(vec![1, 2, 2, 5]);
         let after = table(vec![2, 3, 5, 5]);

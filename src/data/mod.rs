@@ -8,15 +8,17 @@ mod load;
 mod numeric;
 mod plan;
 mod reading;
+mod reuse;
 mod row_diff;
 mod values;
 
 pub use checksum::{
-    checksum_table_like, checksum_tables, checksum_tables_following, ColumnDigest, RowIdentity,
-    TableChecksum,
+    checksum_table_like, checksum_tables, checksum_tables_following, ColumnDigest, Readers,
+    RowIdentity, TableChecksum,
 };
 pub use error::DataError;
 pub use load::{load, seed, Seeded};
 pub use numeric::encode_numeric;
 pub use plan::{plan, Plan, SeedOptions};
+pub use reuse::Reuse;
 pub use row_diff::{differing_rows, RowDifference};

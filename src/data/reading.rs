@@ -6,7 +6,7 @@ use super::checksum::{RowIdentity, TableChecksum};
 use crate::schema::{DataType, Table};
 
 /// What to read of one table, and in what order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Reading {
     pub(super) table: String,
     pub(super) oid: u32,
@@ -16,7 +16,7 @@ pub(super) struct Reading {
     pub(super) order: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct ReadColumn {
     pub(super) name: String,
     pub(super) follows: String,

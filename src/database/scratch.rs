@@ -237,6 +237,26 @@ impl ScratchDatabase {
         connect(&self.admin).await
     }
 
+    /// A session that may read the server's write-ahead log (`pg_walinspect`), to prove a table
+    /// untouched between two readings; on a throwaway cluster only, since the extension is
+    /// installed in the server's own database. None elsewhere, or when it cannot be installed.
+    pub async fn connect_wal_reader(&self) -> Option<PgConnection> {
+        if !matches!(self.server, Some(Server::Throwaway(_))) {
+            return None;
+        }
+        let mut connection = connect(&self.admin).await.ok()?;
+        match sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+            .execute(&mut connection)
+            .await
+        {
+            Ok(_) => Some(connection),
+            Err(error) => {
+                tracing::debug!(%error, "no pg_walinspect: every table is read at every pass");
+                None
+            }
+        }
+    }
+
     /// The name every database migverify made on this server starts with.
     pub fn stem(&self) -> &str {
         &self.stem

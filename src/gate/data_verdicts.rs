@@ -278,6 +278,7 @@ mod tests {
             row_hashes: Vec::new(),
             select: Vec::new(),
             read_in: std::time::Duration::ZERO,
+            reused: false,
         }
     }
 

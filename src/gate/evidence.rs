@@ -34,14 +34,8 @@ impl Session<'_> {
         let started = std::time::Instant::now();
         let skip = self.data_skip();
         let tables = schema::load_tables(&mut self.observer, &skip).await?;
-        let after = data::checksum_tables_following(
-            &mut self.observer,
-            Some(self.database.connect_options()),
-            &tables,
-            before,
-            excluded,
-        )
-        .await?;
+        let after =
+            data::checksum_tables_following(self.readers(), &tables, before, excluded).await?;
         self.record_checksum_pass(started, &after);
         let mut before = before.to_vec();
         // The rebuilt state's tables, read once, the first time a table needs them.
@@ -62,7 +56,9 @@ impl Session<'_> {
             let Some(table) = tables.iter().find(|t| t.name == earlier.table) else {
                 continue;
             };
-            let again = data::checksum_tables(rebuilt, None, std::slice::from_ref(table)).await?;
+            let again =
+                data::checksum_tables(data::Readers::one(rebuilt), std::slice::from_ref(table))
+                    .await?;
             if again[0].digest != earlier.digest {
                 tracing::warn!(table = %earlier.table, "the rebuilt state differs from the seeded one; its rows compare as rebuilt");
             }

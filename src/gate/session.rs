@@ -34,6 +34,8 @@ pub struct Session<'a> {
     /// Steps whose locks `lock_impact` judges at the end: (index, subject, always).
     pub(super) locks_under_test: Vec<(usize, String, bool)>,
     pub(super) sampling: Sampling,
+    /// Checksums kept from one pass to the next, where the server can prove a table untouched.
+    pub(super) reuse: Option<data::Reuse>,
     /// When the session opened, for the time no phase names.
     opened: Instant,
     pub report: Report,
@@ -92,7 +94,9 @@ impl<'a> Session<'a> {
         let empty = schema::introspect(&mut observer, &runner.bookkeeping_tables()).await?;
         let cluster = ClusterState::read(&mut observer, database.stem()).await?;
         let bystander = database.connect_bystander().await?;
+        let reuse = database.connect_wal_reader().await.map(data::Reuse::new);
         Ok(Session {
+            reuse,
             observer,
             runner,
             database,
@@ -106,6 +110,16 @@ impl<'a> Session<'a> {
             bystander,
             report,
         })
+    }
+
+    /// The scratch database's readers for a checksum pass: the observer, a second session,
+    /// and the checksums kept from the passes before.
+    pub(super) fn readers(&mut self) -> data::Readers<'_> {
+        data::Readers {
+            connection: &mut self.observer,
+            beside: Some(self.database.connect_options()),
+            reuse: self.reuse.as_mut(),
+        }
     }
 
     /// Tables seeding and checksums leave out: the runner's records (whose name alembic's
@@ -153,6 +167,7 @@ impl<'a> Session<'a> {
             .map(|s| TableTime {
                 table: s.table,
                 seconds: s.loaded_in.as_secs_f64(),
+                reused: false,
             })
             .collect();
         self.report
@@ -174,6 +189,7 @@ impl<'a> Session<'a> {
             .map(|c| TableTime {
                 table: c.table.clone(),
                 seconds: c.read_in.as_secs_f64(),
+                reused: c.reused,
             })
             .collect();
         self.report.add_phase(
@@ -188,12 +204,7 @@ impl<'a> Session<'a> {
         let started = Instant::now();
         let skip = self.data_skip();
         let tables = schema::load_tables(&mut self.observer, &skip).await?;
-        let checksums = data::checksum_tables(
-            &mut self.observer,
-            Some(self.database.connect_options()),
-            &tables,
-        )
-        .await?;
+        let checksums = data::checksum_tables(self.readers(), &tables).await?;
         self.record_checksum_pass(started, &checksums);
         Ok(checksums)
     }

@@ -121,14 +121,14 @@ pub fn render_markdown(report: &Report) -> String {
         );
     }
     if !report.phases.is_empty() {
-        out.push_str("\n<details><summary>Where the time went</summary>\n\n| phase | seconds | slowest table |\n| --- | ---: | --- |\n");
+        out.push_str("\n<details><summary>Where the time went</summary>\n\n| phase | seconds | tables |\n| --- | ---: | --- |\n");
         for phase in &report.phases {
             let _ = writeln!(
                 out,
                 "| {} | {:.2} | {} |",
                 phase.name,
                 phase.seconds,
-                phase.slowest_table().unwrap_or_default()
+                phase.tables_note().unwrap_or_default()
             );
         }
         out.push_str("\n</details>\n");

@@ -153,8 +153,8 @@ pub fn render_text(report: &Report, color: bool) -> String {
             .max()
             .unwrap_or(0);
         for phase in &report.phases {
-            let slowest = match phase.slowest_table() {
-                Some(table) => format!("  (slowest: {table})"),
+            let slowest = match phase.tables_note() {
+                Some(note) => format!("  ({note})"),
                 None => String::new(),
             };
             let _ = writeln!(
