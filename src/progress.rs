@@ -45,6 +45,26 @@ pub fn counter(total: u64, what: &str, message: String) -> ProgressBar {
     bar
 }
 
+/// The run's place in its plan, above the bar of the work in hand: "phase 3 of 9: checksum
+/// pass 1 (0:12)". Advanced by `begin`.
+pub fn phases(total: u64) -> ProgressBar {
+    let style = ProgressStyle::with_template("phase {pos} of {len}: {msg} ({elapsed})")
+        .expect("a valid template");
+    let bar = bars().add(
+        ProgressBar::new(total)
+            .with_style(style)
+            .with_finish(ProgressFinish::AndClear),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Moves `phases` on to the phase `name`.
+pub fn begin(phases: &ProgressBar, name: &str) {
+    phases.inc(1);
+    phases.set_message(name.to_string());
+}
+
 /// A spinner with the time spent so far, for work of unknown length (a migration step).
 pub fn spinner(message: String) -> ProgressBar {
     let style =

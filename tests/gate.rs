@@ -298,8 +298,10 @@ fn progress_shows_on_a_terminal_and_never_in_piped_output() {
     run.json();
     assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
     assert!(!run.stderr.contains("seeding"), "{}", run.stderr);
+    assert!(!run.stderr.contains("phase "), "{}", run.stderr);
 
-    // On a terminal (`script` gives the run one): bars for seeding, checksums and steps.
+    // On a terminal (`script` gives the run one): the run's phase, and under it bars for
+    // seeding, checksums and steps.
     let line = format!(
         "{} cycle -m {} --rows 20000 --no-full",
         env!("CARGO_BIN_EXE_migverify"),
@@ -314,6 +316,9 @@ fn progress_shows_on_a_terminal_and_never_in_piped_output() {
     let shown = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{shown}");
     for bar in [
+        "phase 2 of 8: seeding",
+        "phase 5 of 8: checksum pass 2",
+        "phase 8 of 8: upgrade of 20240101000008 again",
         "seeding public.orders",
         "checksum public.orders",
         "upgrade 20240101000007 → 20240101000008",

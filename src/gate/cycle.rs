@@ -44,16 +44,28 @@ fn reached(ok: bool) -> Result<(), Halt> {
     }
 }
 
+/// The phases `legs` goes through when nothing stops it early, for the progress shown.
+fn planned_phases(config: &GatePlan) -> u64 {
+    let seeded = u64::from(config.seed.is_some());
+    let growth = u64::from(seeded == 1 && !config.growth.is_empty());
+    // Reaching --from, the upgrade, the downgrade and the upgrade again; a checksum pass after
+    // each but the last, seeding first; the full leg.
+    growth + 4 + seeded * 4 + u64::from(config.full)
+}
+
 async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> {
     let (from, to) = (&config.from, &config.to);
     let snapshots = config.rules.snapshots.as_deref();
     let span = session.span(from, to);
     let revisions = session.runner_revisions();
     session.record_range(config);
+    session.plan_phases(planned_phases(config));
 
     if let (false, Some(seeding)) = (config.growth.is_empty(), &config.seed) {
+        session.begin_phase("growth sizes");
         reached(session.time_growth(config, seeding).await?)?;
     }
+    session.begin_phase(&format!("reaching {from}"));
     let at_base = session.snapshot().await?;
     session.check_committed(snapshots, &Target::base(), &at_base)?;
     // With committed snapshots, climb to `from` one revision at a time so each is checked.
@@ -90,12 +102,15 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
     let seeded = match &config.seed {
         Some(options) => {
             session.report.rows_per_table = options.rows;
+            session.begin_phase("seeding");
             session.seed(options).await?;
+            session.begin_phase("checksum pass 1");
             Some(session.checksums().await?)
         }
         None => None,
     };
 
+    session.begin_phase(&format!("upgrade of {span}"));
     let up = session.step(from, to).await?;
     session.judge_locks_of_last_step(format!("upgrade of {span}"), true);
     reached(up)?;
@@ -106,6 +121,7 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
     session.record_schema_diff((from, &at_from), (to, &at_to));
     session.check_committed(snapshots, to, &at_to)?;
     if let (Some(before), Some(options)) = (&seeded, &config.seed) {
+        session.begin_phase("checksum pass 2");
         let excluded = data_verdicts::excluded_columns(&config.rules.allowed_changes);
         let compared = session
             .checksums_following(before, &excluded, from, options)
@@ -138,6 +154,7 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
         session.note_irreversible(&irreversible, &span);
         return Ok(());
     }
+    session.begin_phase(&format!("downgrade of {span}"));
     let down = session.step(to, from).await?;
     session.judge_locks_of_last_step(format!("downgrade of {span}"), false);
     reached(down)?;
@@ -149,6 +166,7 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
         Wording::downgrade(&span, from),
     );
     if let (Some(before), Some(options)) = (&seeded, &config.seed) {
+        session.begin_phase("checksum pass 3");
         let compared = session
             .checksums_following(before, &|_, _| false, from, options)
             .await?;
@@ -168,6 +186,7 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
             .await?;
     }
 
+    session.begin_phase(&format!("upgrade of {span} again"));
     let again = session.step(from, to).await?;
     session.judge_locks_of_last_step(format!("upgrade of {span} after its downgrade"), false);
     reached(again)?;
@@ -183,6 +202,7 @@ async fn legs(session: &mut Session<'_>, config: &GatePlan) -> Result<(), Halt> 
     if config.full && !irreversible.is_empty() {
         session.note_irreversible(&irreversible, &format!("base..{to}"));
     } else if config.full {
+        session.begin_phase(&format!("down to base and up to {to}"));
         let in_range: Vec<String> = revisions
             .between(from, to)
             .iter()

@@ -10,6 +10,7 @@ use sqlx::postgres::PgConnection;
 use crate::data::{self, SeedOptions, TableChecksum};
 use crate::database::{ClusterState, ScratchDatabase};
 use crate::error::Result;
+use crate::progress;
 use crate::report::{Check, CheckStatus, Details, Report, TableTime};
 use crate::runner::{Revisions, Runner, Target};
 use crate::schema::{self, Snapshot};
@@ -38,6 +39,8 @@ pub struct Session<'a> {
     pub(super) reuse: Option<data::Reuse>,
     /// When the session opened, for the time no phase names.
     opened: Instant,
+    /// Where the run is in its plan, on a terminal.
+    phases: Option<indicatif::ProgressBar>,
     pub report: Report,
 }
 
@@ -104,12 +107,25 @@ impl<'a> Session<'a> {
             rules: config.rules.clone(),
             locks_under_test: Vec::new(),
             opened,
+            phases: None,
             sampling: Sampling::default(),
             empty,
             cluster,
             bystander,
             report,
         })
+    }
+
+    /// Shows the run's `total` phases, the first of which begins with `begin_phase`.
+    pub(super) fn plan_phases(&mut self, total: u64) {
+        self.phases = Some(progress::phases(total));
+    }
+
+    /// The run moves on to the phase `name` of those planned.
+    pub(super) fn begin_phase(&self, name: &str) {
+        if let Some(phases) = &self.phases {
+            progress::begin(phases, name);
+        }
     }
 
     /// The scratch database's readers for a checksum pass: the observer, a second session,

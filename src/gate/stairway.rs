@@ -24,8 +24,11 @@ pub async fn stairway(
     let mut session = Session::open("stairway", runner, database, config).await?;
     session.record_range(config);
     let mut coverage = Coverage::default();
+    // Reaching the first state, then each revision up, down and up again.
+    session.plan_phases(states.len() as u64);
 
     let first = &config.from;
+    session.begin_phase(&format!("reaching {first}"));
     let reached_first = first.is_base()
         || session.step(&Target::base(), first).await?
         || session.rebuild(first).await?;
@@ -42,6 +45,7 @@ pub async fn stairway(
     for (index, pair) in states.windows(2).enumerate() {
         let (parent, revision) = (&pair[0], &pair[1]);
         let span = session.span(parent, revision);
+        session.begin_phase(&format!("up, down and up over {span}"));
         let failures = session.report.failures();
         let walked = walk_one(&mut session, config, (parent, revision), &at_parent).await?;
         let failed = session.report.failures() > failures;
