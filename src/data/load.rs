@@ -1,6 +1,7 @@
 //! Loads a plan with binary COPY. A blocking thread generates each table's rows in chunks
 //! while the connection streams the previous chunk, so memory stays flat whatever the row
-//! count and both cores work. Tables whose parents are all loaded load side by side.
+//! count and both cores work. Tables load side by side: all at once where the server skips
+//! referential checks for the load, else each once its parents are loaded.
 
 use std::sync::Arc;
 
@@ -34,8 +35,15 @@ pub struct Seeded {
 pub async fn load(database: &PgConnectOptions, plan: Plan) -> Result<Vec<std::time::Duration>> {
     let mut times = vec![std::time::Duration::ZERO; plan.tables.len()];
     let plan = Arc::new(plan);
-    let slots = Arc::new(Semaphore::new(parallel_loads(database).await?));
-    for wave in waves(&plan) {
+    let (parallel, unchecked) = parallel_loads(database).await?;
+    let slots = Arc::new(Semaphore::new(parallel));
+    // Rows satisfy their foreign keys by construction; only a load that the server checks row
+    // by row needs each parent loaded first.
+    let waves = match unchecked {
+        true => vec![(0..plan.tables.len()).collect()],
+        false => waves(&plan),
+    };
+    for wave in waves {
         let mut loads = JoinSet::new();
         for table in wave {
             let (plan, database, slots) = (plan.clone(), database.clone(), slots.clone());
@@ -88,19 +96,20 @@ pub async fn seed(
 
 /// How many tables load at once: enough to keep the cores busy, and never more connections
 /// than the server has free (a wide schema's wave of 70 tables would otherwise exhaust a
-/// server's `max_connections`).
-async fn parallel_loads(database: &PgConnectOptions) -> Result<usize> {
+/// server's `max_connections`); and whether the loads skip referential checks (superuser).
+async fn parallel_loads(database: &PgConnectOptions) -> Result<(usize, bool)> {
     let mut connection = crate::database::connect(database).await?;
-    let free: i64 = sqlx::query_scalar(
+    let (free, superuser): (i64, bool) = sqlx::query_as(
         "SELECT current_setting('max_connections')::int \
                 - current_setting('superuser_reserved_connections')::int \
-                - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')",
+                - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'), \
+                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)",
     )
     .fetch_one(&mut connection)
     .await?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     // Half of what is free: the runner, the observer and other clients need theirs.
-    Ok((cores * 2).min(free.max(0) as usize / 2).max(1))
+    Ok(((cores * 2).min(free.max(0) as usize / 2).max(1), superuser))
 }
 
 /// What the tables already hold (rows migrations inserted), for the tables that hold any.
@@ -254,6 +263,11 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
         return Err(rejected(&mut connection, &target.name, &error).await);
     }
 
+    // As a production table has them: the migrations' own queries and the checksums' ordered
+    // reads are planned on statistics, not on when autovacuum would have come by.
+    sqlx::query(&format!("ANALYZE {}", target.name))
+        .execute(&mut connection)
+        .await?;
     for (sequence, column) in &target.sequences {
         sqlx::query(&format!(
             "SELECT setval($1::regclass, COALESCE(max({}), 1), max({}) IS NOT NULL) FROM {}",
@@ -296,6 +310,12 @@ async fn indexes_set_aside(connection: &mut PgConnection, table: &str) -> Vec<i6
 /// Builds the indexes `indexes_set_aside` left behind, which marks them ready and valid again.
 /// A unique key the rows break fails here, naming its index.
 async fn rebuild(connection: &mut PgConnection, indexes: &[i64]) -> sqlx::Result<()> {
+    if !indexes.is_empty() {
+        // Room to sort a million keys in memory.
+        sqlx::query("SET maintenance_work_mem = '256MB'")
+            .execute(&mut *connection)
+            .await?;
+    }
     for index in indexes {
         let name: String = sqlx::query_scalar("SELECT $1::oid::regclass::text")
             .bind(index)

@@ -172,12 +172,6 @@ impl<'a> Session<'a> {
             options,
         )
         .await?;
-        // As a production database has them: the migrations' own queries and the checksums'
-        // ordered reads are planned on real statistics, not on autovacuum's timing.
-        sqlx::query("ANALYZE")
-            .execute(&mut self.observer)
-            .await
-            .map_err(crate::database::DatabaseError::from)?;
         let tables = seeded
             .into_iter()
             .map(|s| TableTime {
