@@ -167,9 +167,21 @@ fn a_rewrite_holds_its_lock_longer_on_more_rows() {
         let report = cycle_over("locks-dangerous", "20240102", "20240103", rows, "0");
         // A budget of 0 reports without failing.
         assert_eq!(report["verdict"], "pass", "{report}");
-        upgrade_hold(&report, "public.orders")["held_s"]
-            .as_f64()
-            .unwrap()
+        // The shorter of the upgrade and the upgrade again: other tests load the machine, and
+        // load only ever adds time.
+        [1, 3]
+            .iter()
+            .map(|step| {
+                report["steps"][step]["locks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|hold| hold["relation"] == "public.orders")
+                    .unwrap_or_else(|| panic!("{report}"))["held_s"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .fold(f64::INFINITY, f64::min)
     };
     let (small, large) = (held("40000"), held("200000"));
     assert!(
