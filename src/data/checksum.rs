@@ -169,7 +169,7 @@ async fn read_tables(readers: Readers<'_>, readings: Vec<Reading>) -> Result<Vec
     } = readers;
     let values = prepare(connection).await?;
     let mark = match reuse.as_deref_mut() {
-        Some(reuse) => reuse.mark(connection).await,
+        Some(reuse) => reuse.mark(connection, &readings).await,
         None => None,
     };
     let mut read: Vec<(usize, TableChecksum)> = match (reuse.as_deref_mut(), &mark) {

@@ -61,8 +61,13 @@ impl Reuse {
 
     /// Marks the WAL position and the states of the tables about to be read on `connection`;
     /// None when they cannot be told (nothing is then kept or reused).
-    pub(super) async fn mark(&mut self, connection: &mut PgConnection) -> Option<Mark> {
-        match self.try_mark(connection).await {
+    pub(super) async fn mark(
+        &mut self,
+        connection: &mut PgConnection,
+        readings: &[Reading],
+    ) -> Option<Mark> {
+        let oids: Vec<i64> = readings.iter().map(|r| i64::from(r.oid)).collect();
+        match self.try_mark(connection, &oids).await {
             Ok(mark) => Some(mark),
             Err(error) => {
                 tracing::debug!(%error, "cannot mark the tables' states: every table is read");
@@ -71,7 +76,11 @@ impl Reuse {
         }
     }
 
-    async fn try_mark(&mut self, connection: &mut PgConnection) -> sqlx::Result<Mark> {
+    async fn try_mark(
+        &mut self,
+        connection: &mut PgConnection,
+        tables: &[i64],
+    ) -> sqlx::Result<Mark> {
         let lsn: i64 = sqlx::query_scalar("SELECT (pg_current_wal_insert_lsn() - '0/0')::int8")
             .fetch_one(&mut self.wal)
             .await?;
@@ -86,7 +95,8 @@ impl Reuse {
             "WITH RECURSIVE used(table_oid, type_oid) AS ( \
                SELECT a.attrelid, a.atttypid FROM pg_attribute a \
                  JOIN pg_class c ON c.oid = a.attrelid \
-               WHERE c.relkind = 'r' AND c.relpersistence = 'p' AND a.attnum > 0 \
+               WHERE c.oid = ANY($1) AND c.relkind = 'r' AND c.relpersistence = 'p' \
+                 AND a.attnum > 0 \
              UNION \
                SELECT u.table_oid, n.type_oid FROM used u JOIN pg_type t ON t.oid = u.type_oid \
                  CROSS JOIN LATERAL ( \
@@ -115,9 +125,10 @@ impl Reuse {
                    WHERE ca.attrelid = t.typrelid AND ca.attnum > 0)), ';' ORDER BY t.oid) \
                   FROM used u JOIN pg_type t ON t.oid = u.type_oid WHERE u.table_oid = c.oid), '') \
              FROM pg_class c \
-             WHERE c.relkind = 'r' AND c.relpersistence = 'p' \
+             WHERE c.oid = ANY($1) AND c.relkind = 'r' AND c.relpersistence = 'p' \
                AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid OR i.inhrelid = c.oid)",
         )
+        .bind(tables)
         .fetch_all(&mut *connection)
         .await?;
         Ok(Mark {
