@@ -104,6 +104,14 @@ async fn a_table_is_read_again_unless_the_server_proves_it_untouched() {
         .await
         .unwrap();
     let mut connection = database.connect().await.unwrap();
+    // The cluster commits asynchronously; with the WAL writer this slow, a step's records are
+    // not on disk when the next pass looks unless migverify flushes them itself.
+    for sql in [
+        "ALTER SYSTEM SET wal_writer_delay = '10s'",
+        "SELECT pg_reload_conf()",
+    ] {
+        sqlx::raw_sql(sql).execute(&mut connection).await.unwrap();
+    }
     let mut reuse = Reuse::new(database.connect_wal_reader().await.unwrap());
     for (what, sql, touched, changed) in CASES {
         sqlx::raw_sql(SCHEMA)

@@ -216,20 +216,31 @@ impl Reuse {
 }
 
 /// Per relfilenode of `database`, the last WAL position since `since` at which a record named
-/// it. The log is flushed first: a run commits asynchronously, and only flushed WAL is read.
+/// it. Only flushed WAL can be read, and a run commits asynchronously, so the log is flushed
+/// first up to where it stands: a transactional message committed synchronously flushes every
+/// record before its own (a commit that wrote nothing else would not flush at all).
 async fn written_since(
     wal: &mut PgConnection,
     database: u32,
     since: i64,
 ) -> sqlx::Result<HashMap<i64, i64>> {
-    // A commit made synchronously flushes every record before its own; this session's
-    // transaction id is the only thing it writes.
-    sqlx::raw_sql("SET synchronous_commit = on; SELECT pg_current_xact_id();")
-        .execute(&mut *wal)
+    let written: i64 = sqlx::query_scalar("SELECT (pg_current_wal_insert_lsn() - '0/0')::int8")
+        .fetch_one(&mut *wal)
         .await?;
+    sqlx::raw_sql(
+        "SET synchronous_commit = on; \
+         SELECT pg_logical_emit_message(true, 'migverify', 'flush');",
+    )
+    .execute(&mut *wal)
+    .await?;
     let flushed: i64 = sqlx::query_scalar("SELECT (pg_current_wal_flush_lsn() - '0/0')::int8")
         .fetch_one(&mut *wal)
         .await?;
+    if flushed < written {
+        return Err(sqlx::Error::Protocol(format!(
+            "the WAL was flushed to {flushed}, short of {written}"
+        )));
+    }
     if flushed <= since {
         return Ok(HashMap::new());
     }
