@@ -16,15 +16,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::report;
+use common::{bench_rows, report, timed};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
-
-async fn timed(connection: &mut PgConnection, sql: &str) -> Duration {
-    let started = Instant::now();
-    sqlx::raw_sql(sql).execute(&mut *connection).await.unwrap();
-    started.elapsed()
-}
 
 /// The line of the kept-database message that starts with `label`, less the label.
 fn kept<'s>(stderr: &'s str, label: &str) -> &'s str {
@@ -37,10 +31,7 @@ fn kept<'s>(stderr: &'s str, label: &str) -> &'s str {
 
 #[tokio::main]
 async fn main() {
-    let rows: u64 = std::env::var("MIGVERIFY_BENCH_ROWS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = bench_rows();
     let binary = env!("CARGO_BIN_EXE_migverify");
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations-fixtures/pos");
     println!("migverify cycle bench: POS, {rows} rows per table, each phase against its floor");

@@ -14,7 +14,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::{median, report, ROUNDS};
+use common::{bench_rows, median, report, timed, ROUNDS};
 
 use bytes::{BufMut, BytesMut};
 use migverify::data::{self, SeedOptions};
@@ -30,18 +30,9 @@ async fn execute(connection: &mut PgConnection, sql: &str) {
     sqlx::raw_sql(sql).execute(connection).await.unwrap();
 }
 
-async fn timed(connection: &mut PgConnection, sql: &str) -> Duration {
-    let started = Instant::now();
-    execute(connection, sql).await;
-    started.elapsed()
-}
-
 #[tokio::main]
 async fn main() {
-    let rows: u64 = std::env::var("MIGVERIFY_BENCH_ROWS")
-        .ok()
-        .and_then(|r| r.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows = bench_rows();
     let database = ScratchDatabase::create(ServerChoice::Throwaway, false)
         .await
         .unwrap();

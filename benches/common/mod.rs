@@ -20,3 +20,18 @@ pub fn report(what: &str, measured: Duration, reference: Duration, reference_nam
         measured.as_secs_f64() / reference.as_secs_f64()
     );
 }
+
+/// Rows per table: a million, or MIGVERIFY_BENCH_ROWS.
+pub fn bench_rows() -> u64 {
+    std::env::var("MIGVERIFY_BENCH_ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// Runs `sql` on the server, timed.
+pub async fn timed(connection: &mut sqlx::PgConnection, sql: &str) -> Duration {
+    let started = std::time::Instant::now();
+    sqlx::raw_sql(sql).execute(&mut *connection).await.unwrap();
+    started.elapsed()
+}
