@@ -12,7 +12,7 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{bench_rows, median, report, timed, ROUNDS};
 
