@@ -3,7 +3,7 @@
 //! `pg_locks` takes no heavyweight lock, so the sampler never queues behind a migration or in
 //! front of one.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnection;
@@ -29,8 +29,6 @@ pub struct Sampled {
     /// Locks asked for and not yet granted: the step queued, on a session of its own or on
     /// whatever else was connected.
     pub waits: HashMap<(u32, LockMode), Hold>,
-    /// The sessions seen with a relation lock: the step's.
-    pub sessions: BTreeSet<i32>,
     pub samples: u64,
     pub elapsed: Duration,
 }
@@ -74,8 +72,8 @@ async fn sample(
             _ = &mut stopped => break,
             _ = ticks.tick() => {}
         }
-        let rows: Vec<(i64, String, bool, i32)> = match sqlx::query_as(
-            "SELECT l.relation::int8, l.mode, l.granted, l.pid FROM pg_locks l \
+        let rows: Vec<(i64, String, bool)> = match sqlx::query_as(
+            "SELECT l.relation::int8, l.mode, l.granted FROM pg_locks l \
                JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'relation' \
                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
@@ -97,11 +95,10 @@ async fn sample(
         sampled.samples += 1;
         let mut held = Vec::new();
         let mut asked = Vec::new();
-        for (oid, mode, is_granted, pid) in rows {
+        for (oid, mode, is_granted) in rows {
             let Some(mode) = LockMode::from_pg_locks(&mode) else {
                 continue;
             };
-            sampled.sessions.insert(pid);
             let key = (oid as u32, mode);
             if is_granted {
                 held.push(key);
