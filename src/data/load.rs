@@ -292,13 +292,14 @@ async fn load_table(database: &PgConnectOptions, plan: Arc<Plan>, table: usize) 
 /// pg_restore does. Nothing is dropped: each index is marked not ready for inserts (names,
 /// constraints, foreign keys that lean on it and comments stay as they are) and `rebuild` makes
 /// it ready and valid again with REINDEX. Marking needs superuser, which a throwaway cluster
-/// grants; elsewhere the load keeps its indexes up to date. Returns the indexes set aside.
-async fn indexes_set_aside(connection: &mut PgConnection, table: &str) -> Vec<i64> {
+/// grants; elsewhere the load keeps its indexes up to date. Returns the names of the indexes
+/// set aside.
+async fn indexes_set_aside(connection: &mut PgConnection, table: &str) -> Vec<String> {
     let marked = sqlx::query_scalar(
         "UPDATE pg_index x SET indisready = false FROM pg_class t \
          WHERE t.oid = $1::regclass AND t.relkind = 'r' AND x.indrelid = t.oid \
            AND x.indisready AND x.indisvalid AND x.indislive \
-         RETURNING x.indexrelid::int8",
+         RETURNING x.indexrelid::regclass::text",
     )
     .bind(table)
     .fetch_all(&mut *connection)
@@ -314,7 +315,7 @@ async fn indexes_set_aside(connection: &mut PgConnection, table: &str) -> Vec<i6
 
 /// Builds the indexes `indexes_set_aside` left behind, which marks them ready and valid again.
 /// A unique key the rows break fails here, naming its index.
-async fn rebuild(connection: &mut PgConnection, indexes: &[i64]) -> sqlx::Result<()> {
+async fn rebuild(connection: &mut PgConnection, indexes: &[String]) -> sqlx::Result<()> {
     if !indexes.is_empty() {
         // Room to sort a million keys in memory.
         sqlx::query("SET maintenance_work_mem = '256MB'")
@@ -322,11 +323,7 @@ async fn rebuild(connection: &mut PgConnection, indexes: &[i64]) -> sqlx::Result
             .await?;
     }
     for index in indexes {
-        let name: String = sqlx::query_scalar("SELECT $1::oid::regclass::text")
-            .bind(index)
-            .fetch_one(&mut *connection)
-            .await?;
-        sqlx::query(&format!("REINDEX INDEX {name}"))
+        sqlx::query(&format!("REINDEX INDEX {index}"))
             .execute(&mut *connection)
             .await?;
     }
