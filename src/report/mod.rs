@@ -78,7 +78,8 @@ pub struct LockHold {
     pub first_seen_s: f64,
     /// Its longest unbroken hold, from the first sample that saw it to the last.
     pub held_s: f64,
-    /// The longest the step waited for a lock on the relation (0: it never queued).
+    /// The longest the step queued for `mode` on the relation before it was granted (0: it
+    /// never queued).
     pub waited_s: f64,
     /// Rows of the table the step read (a validating scan reads them all), where the server
     /// counted them; null for other relations, or when it could not be told.
@@ -220,7 +221,7 @@ pub struct TableTime {
 
 impl Phase {
     /// "public.devices 7.70 s", the table that took longest, for a phase that has tables.
-    pub fn slowest_table(&self) -> Option<String> {
+    fn slowest_table(&self) -> Option<String> {
         self.tables
             .iter()
             .filter(|t| !t.reused)
