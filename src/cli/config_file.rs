@@ -17,6 +17,8 @@ pub struct ConfigFile {
     /// The file it was read from.
     #[serde(skip)]
     pub(super) path: PathBuf,
+    /// The kind of project (`--kind`).
+    pub(super) kind: Option<super::KindArg>,
     /// Rows seeded per table.
     pub(super) rows: Option<u64>,
     /// Rows for particular tables.

@@ -158,7 +158,9 @@ pub struct ProjectArgs {
     /// The migration project; its kind is detected.
     #[arg(short, long = "migrations", value_name = "DIR", default_value = ".")]
     pub migrations: PathBuf,
-    /// Force the kind of project.
+    /// The kind of project, where its files leave a doubt: sqlx, golang-migrate and morph name
+    /// their files alike, and such a project is read as sqlx (as morph when a file starts with
+    /// `-- morph:nontransactional`) unless this says otherwise.
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
     /// The interpreter for alembic projects (default: $MIGVERIFY_PYTHON, <project>/.venv, python3).
@@ -389,17 +391,31 @@ fn parse_env(text: &str) -> Result<(String, String), String> {
 
 /// `--kind`: the kinds of project, as the command line names them (the runner part knows
 /// nothing of clap).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum KindArg {
     Alembic,
     Sqlx,
+    GolangMigrate,
+    Goose,
+    Dbmate,
+    Flyway,
+    Diesel,
+    Morph,
 }
 
 impl From<KindArg> for crate::runner::Kind {
     fn from(kind: KindArg) -> Self {
+        use crate::runner::Kind;
         match kind {
-            KindArg::Alembic => crate::runner::Kind::Alembic,
-            KindArg::Sqlx => crate::runner::Kind::Sqlx,
+            KindArg::Alembic => Kind::Alembic,
+            KindArg::Sqlx => Kind::Sqlx,
+            KindArg::GolangMigrate => Kind::GolangMigrate,
+            KindArg::Goose => Kind::Goose,
+            KindArg::Dbmate => Kind::Dbmate,
+            KindArg::Flyway => Kind::Flyway,
+            KindArg::Diesel => Kind::Diesel,
+            KindArg::Morph => Kind::Morph,
         }
     }
 }

@@ -419,7 +419,10 @@ impl Layer<'_> {
         }
         Ok(Project {
             dir: args.migrations,
-            kind: args.kind.map(Into::into),
+            kind: args
+                .kind
+                .or(self.0.and_then(|file| file.kind))
+                .map(Into::into),
             runner: RunnerOptions {
                 python: args.python.or_else(|| {
                     alembic

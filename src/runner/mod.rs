@@ -3,7 +3,9 @@
 
 mod alembic_protocol;
 mod alembic_runner;
+mod kept_connection;
 mod revisions;
+mod sql_files;
 mod sqlx_runner;
 
 use std::path::{Path, PathBuf};
@@ -13,19 +15,36 @@ use sqlx::postgres::PgConnectOptions;
 
 pub use alembic_runner::AlembicRunner;
 pub use revisions::{Move, Revision, Revisions, Target};
+pub use sql_files::SqlFileRunner;
 pub use sqlx_runner::SqlxRunner;
 
 mod error;
 pub use error::{Result, RunnerError};
 
-/// The tables every supported migration tool keeps its records in.
-pub const BOOKKEEPING_TABLES: &[&str] = &["_sqlx_migrations", "alembic_version"];
+/// The tables every supported migration tool keeps its records in, for `checksum`, which
+/// reads a database no runner opened. `schema_migrations` (golang-migrate, dbmate) is left
+/// out: on a database of unknown origin it may be a table of the application's own.
+pub const BOOKKEEPING_TABLES: &[&str] = &[
+    "_sqlx_migrations",
+    "alembic_version",
+    "goose_db_version",
+    "flyway_schema_history",
+    "__diesel_schema_migrations",
+    "db_migrations",
+    "db_lock",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Alembic,
     Sqlx,
+    GolangMigrate,
+    Goose,
+    Dbmate,
+    Flyway,
+    Diesel,
+    Morph,
 }
 
 impl Kind {
@@ -33,6 +52,12 @@ impl Kind {
         match self {
             Kind::Alembic => "alembic",
             Kind::Sqlx => "sqlx",
+            Kind::GolangMigrate => "golang-migrate",
+            Kind::Goose => "goose",
+            Kind::Dbmate => "dbmate",
+            Kind::Flyway => "flyway",
+            Kind::Diesel => "diesel",
+            Kind::Morph => "morph",
         }
     }
 }
@@ -207,13 +232,34 @@ pub async fn open(
     }
     let kind = match forced {
         Some(kind) => kind,
-        None if looks_like_alembic(dir) => Kind::Alembic,
-        None => Kind::Sqlx,
+        None => detect(dir),
     };
+    let files = migrations_dir(dir, kind);
     match kind {
         Kind::Alembic => Ok(Box::new(AlembicRunner::open(dir, options).await?)),
-        Kind::Sqlx => Ok(Box::new(SqlxRunner::open(&sqlx_migrations_dir(dir)).await?)),
+        Kind::Sqlx => Ok(Box::new(SqlxRunner::open(&files).await?)),
+        _ => Ok(Box::new(SqlFileRunner::open(&files, kind)?)),
     }
+}
+
+/// The kind of project in `dir`, from its files. sqlx, golang-migrate and morph name their
+/// files alike (`{version}_{name}.up.sql`): such a project is read as sqlx, or as morph when
+/// a file starts with morph's `-- morph:nontransactional`; `--kind` says otherwise.
+fn detect(dir: &Path) -> Kind {
+    if looks_like_alembic(dir) {
+        return Kind::Alembic;
+    }
+    let candidates = [
+        Kind::Diesel,
+        Kind::Flyway,
+        Kind::Goose,
+        Kind::Dbmate,
+        Kind::Morph,
+    ];
+    candidates
+        .into_iter()
+        .find(|kind| holds_files_of(&migrations_dir(dir, *kind), *kind))
+        .unwrap_or(Kind::Sqlx)
 }
 
 fn looks_like_alembic(dir: &Path) -> bool {
@@ -221,21 +267,50 @@ fn looks_like_alembic(dir: &Path) -> bool {
         || (dir.join("env.py").is_file() && dir.join("versions").is_dir())
 }
 
-/// sqlx projects keep their migrations in `migrations/` by default; accept the project root too.
-fn sqlx_migrations_dir(dir: &Path) -> PathBuf {
-    let has_sql = |d: &Path| {
-        std::fs::read_dir(d)
-            .map(|entries| {
-                entries
-                    .flatten()
-                    .any(|e| e.path().extension().is_some_and(|ext| ext == "sql"))
-            })
-            .unwrap_or(false)
+/// Whether `dir` directly holds migrations of `kind`, as that tool names and marks them.
+fn holds_files_of(dir: &Path, kind: Kind) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
     };
-    let nested = dir.join("migrations");
-    if !has_sql(dir) && has_sql(&nested) {
-        nested
-    } else {
-        dir.to_path_buf()
+    let text = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+    entries.flatten().map(|e| e.path()).any(|path| {
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let sql = name.ends_with(".sql");
+        match kind {
+            Kind::Diesel => path.join("up.sql").is_file(),
+            Kind::Flyway => {
+                sql && name.starts_with('V')
+                    && name[1..].starts_with(|c: char| c.is_ascii_digit())
+                    && name.contains("__")
+            }
+            Kind::Goose => sql && text(&path).lines().any(|l| l.starts_with("-- +goose Up")),
+            Kind::Dbmate => sql && text(&path).lines().any(|l| l.starts_with("-- migrate:up")),
+            Kind::Morph => sql && text(&path).starts_with("-- morph:nontransactional"),
+            _ => sql,
+        }
+    })
+}
+
+/// Where the migration files of a `kind` project in `dir` are: `dir` itself, or the
+/// subdirectory the tool uses by default (`migrations/`; dbmate's `db/migrations/`; Flyway's
+/// `sql/` and `db/migration/`).
+fn migrations_dir(dir: &Path, kind: Kind) -> PathBuf {
+    let nested: &[&str] = match kind {
+        Kind::Alembic => &[],
+        Kind::Dbmate => &["db/migrations", "migrations"],
+        Kind::Flyway => &["sql", "db/migration", "migrations"],
+        _ => &["migrations"],
+    };
+    if holds_files_of(dir, kind) {
+        return dir.to_path_buf();
     }
+    nested
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|d| holds_files_of(d, kind))
+        .unwrap_or_else(|| dir.to_path_buf())
 }

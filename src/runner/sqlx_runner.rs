@@ -9,15 +9,14 @@ use sqlx::migrate::{Migrate, MigrateError, Migration, MigrationSource, Migration
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 
 use super::error::{Result, RunnerError};
+use super::kept_connection::KeptConnection;
 use super::{Kind, Revision, Revisions, Runner, StepError};
 
 pub struct SqlxRunner {
     ups: BTreeMap<i64, Migration>,
     downs: BTreeMap<i64, Migration>,
     revisions: Revisions,
-    /// Kept between steps, with the database it is for; dropped after a failure so that nothing
-    /// a failed migration left open on it (a transaction, a lock) can block the next step.
-    connection: Option<(String, PgConnection)>,
+    connection: KeptConnection,
 }
 
 impl SqlxRunner {
@@ -57,7 +56,7 @@ impl SqlxRunner {
             ups,
             downs,
             revisions,
-            connection: None,
+            connection: KeptConnection::default(),
         })
     }
 
@@ -65,27 +64,14 @@ impl SqlxRunner {
         &mut self,
         database: &PgConnectOptions,
     ) -> Result<&mut PgConnection, StepError> {
-        let wanted = format!(
-            "{}:{}/{}",
-            database.get_host(),
-            database.get_port(),
-            database.get_database().unwrap_or_default()
-        );
-        if self
-            .connection
-            .as_ref()
-            .is_none_or(|(current, _)| *current != wanted)
-        {
-            let mut connection = crate::database::connect(database)
-                .await
-                .map_err(|e| StepError::Connection(e.to_string()))?;
-            connection
-                .ensure_migrations_table()
-                .await
-                .map_err(connection_error)?;
-            self.connection = Some((wanted, connection));
+        let (connection, fresh) = self.connection.to(database).await?;
+        if fresh {
+            if let Err(error) = connection.ensure_migrations_table().await {
+                self.connection.forget();
+                return Err(connection_error(error));
+            }
         }
-        Ok(&mut self.connection.as_mut().expect("connected above").1)
+        Ok(self.connection.to(database).await?.0)
     }
 
     async fn applied(&mut self, database: &PgConnectOptions) -> Result<Vec<i64>, StepError> {
@@ -111,7 +97,7 @@ impl SqlxRunner {
             connection.revert(migration).await
         };
         outcome.map(drop).map_err(|error| {
-            self.connection = None;
+            self.connection.forget();
             StepError::Failed {
                 revision: migration.version.to_string(),
                 message: describe_migrate_error(&error),
@@ -150,7 +136,7 @@ impl Runner for SqlxRunner {
     }
 
     fn disconnect(&mut self) {
-        self.connection = None;
+        self.connection.forget();
     }
 
     async fn revert(

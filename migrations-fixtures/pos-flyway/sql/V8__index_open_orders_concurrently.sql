@@ -1,0 +1,2 @@
+-- CONCURRENTLY keeps orders writable while the index builds; it cannot run in a transaction.
+CREATE INDEX CONCURRENTLY ix_orders_status ON orders (status) WHERE status = 'open';

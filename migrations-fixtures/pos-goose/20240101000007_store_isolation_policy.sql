@@ -1,0 +1,12 @@
+-- +goose Up
+ALTER TABLE orders ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY orders_by_store ON orders
+    USING (store_id = current_setting('pos.store_id', true)::bigint);
+
+CREATE INDEX ix_payments_paid_at ON payments (paid_at) WHERE method = 'card';
+
+-- +goose Down
+DROP INDEX ix_payments_paid_at;
+DROP POLICY orders_by_store ON orders;
+ALTER TABLE orders DISABLE ROW LEVEL SECURITY;

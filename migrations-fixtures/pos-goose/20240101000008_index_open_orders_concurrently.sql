@@ -1,0 +1,7 @@
+-- +goose NO TRANSACTION
+-- +goose Up
+-- CONCURRENTLY keeps orders writable while the index builds; it cannot run in a transaction.
+CREATE INDEX CONCURRENTLY ix_orders_status ON orders (status) WHERE status = 'open';
+
+-- +goose Down
+DROP INDEX CONCURRENTLY ix_orders_status;

@@ -1,0 +1,2 @@
+DROP TABLE stores;
+DROP TYPE store_status;

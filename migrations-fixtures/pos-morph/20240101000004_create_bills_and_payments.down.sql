@@ -1,0 +1,3 @@
+DROP TABLE payments;
+DROP TABLE bills;
+DROP TYPE payment_method;

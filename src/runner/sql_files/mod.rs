@@ -1,0 +1,531 @@
+//! The SQL-file tools (golang-migrate, goose, dbmate, Flyway, diesel, morph) share one shape:
+//! plain SQL files, an up and maybe a down per version, and a bookkeeping table. One runner
+//! drives them all; each tool's module says how the tool reads its files (`discover`) and
+//! keeps its books (`Tool`), written as the tool itself writes them, so that the scratch
+//! database at any revision is what the real tool would leave. docs/runners-research.md has
+//! where in each tool's source every rule comes from.
+
+mod dbmate;
+mod diesel;
+mod flyway;
+mod golang_migrate;
+mod goose;
+mod morph;
+mod statements;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+use super::error::{Result, RunnerError};
+use super::kept_connection::KeptConnection;
+use super::{Kind, Revision, Revisions, Runner, StepError};
+use statements::Statement;
+
+/// One version of a SQL-file project.
+#[derive(Debug, Clone)]
+pub(super) struct Migration {
+    /// The version as the tool records it; the revision's id.
+    pub id: String,
+    pub description: String,
+    /// The files that define it, relative to the project.
+    pub files: Vec<String>,
+    pub up: Script,
+    pub down: Down,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Down {
+    Script(Script),
+    /// The tool has no way back for this version (`NoDown`).
+    Missing,
+    /// The tool cannot revert it, for the reason given.
+    Irreversible(String),
+}
+
+/// What the tool sends for one direction of one version.
+#[derive(Debug, Clone)]
+pub(super) struct Script {
+    pub file: String,
+    /// Each sent as one simple query, in order, as the tool sends them.
+    pub batches: Vec<String>,
+    /// Whether the tool runs the batches and records the move in one transaction.
+    pub transaction: bool,
+}
+
+pub(super) enum Direction<'a> {
+    Up,
+    /// Down to `previous` (none: to the empty database).
+    Down {
+        previous: Option<&'a Migration>,
+    },
+}
+
+/// What the bookkeeping table says.
+pub(super) struct Recorded {
+    /// The ids recorded as applied.
+    pub applied: Vec<String>,
+    /// Why the tool would refuse to move at all (a dirty version, a failed row).
+    pub refusal: Option<String>,
+}
+
+/// The statements that record one move, as the tool writes them.
+#[derive(Default)]
+pub(super) struct Record {
+    /// In a transaction of their own, before the script runs (golang-migrate's dirty mark).
+    pub before: Vec<String>,
+    /// After the script: in its transaction when it has one, else on their own.
+    pub with: Vec<String>,
+}
+
+/// What a tool writes after a script failed, and what that leaves for the next run.
+#[derive(Default)]
+pub(super) struct AfterFailure {
+    pub statements: Vec<String>,
+    pub note: Option<String>,
+}
+
+#[async_trait]
+pub(super) trait Tool: Send + Sync {
+    fn kind(&self) -> Kind;
+
+    /// The tables the tool keeps its records in.
+    fn tables(&self) -> &'static [&'static str];
+
+    /// Makes the bookkeeping table the way the tool does when it connects.
+    async fn ensure(&self, connection: &mut PgConnection) -> sqlx::Result<()>;
+
+    async fn recorded(
+        &self,
+        connection: &mut PgConnection,
+        migrations: &[Migration],
+    ) -> sqlx::Result<Recorded>;
+
+    fn record(&self, migration: &Migration, direction: &Direction, took: Duration) -> Record;
+
+    /// After a script failed (`transaction`: it ran in one, now rolled back).
+    fn after_failure(
+        &self,
+        _migration: &Migration,
+        _direction: &Direction,
+        _transaction: bool,
+    ) -> AfterFailure {
+        AfterFailure::default()
+    }
+}
+
+pub struct SqlFileRunner {
+    tool: Box<dyn Tool>,
+    migrations: Vec<Migration>,
+    revisions: Revisions,
+    connection: KeptConnection,
+}
+
+impl SqlFileRunner {
+    /// Reads the project in `dir` as `kind` reads it.
+    pub fn open(dir: &Path, kind: Kind) -> Result<Self> {
+        let (tool, migrations): (Box<dyn Tool>, _) = match kind {
+            Kind::GolangMigrate => (
+                Box::new(golang_migrate::GolangMigrate),
+                golang_migrate::discover(dir)?,
+            ),
+            Kind::Goose => (Box::new(goose::Goose), goose::discover(dir)?),
+            Kind::Dbmate => (Box::new(dbmate::Dbmate), dbmate::discover(dir)?),
+            Kind::Flyway => {
+                let (tool, migrations) = flyway::discover(dir)?;
+                (Box::new(tool), migrations)
+            }
+            Kind::Diesel => (Box::new(diesel::Diesel), diesel::discover(dir)?),
+            Kind::Morph => (Box::new(morph::Morph), morph::discover(dir)?),
+            Kind::Alembic | Kind::Sqlx => unreachable!("{kind:?} has a runner of its own"),
+        };
+        if migrations.is_empty() {
+            return Err(RunnerError::NoMigrations(dir.to_path_buf()));
+        }
+        if let Some(twin) = migrations
+            .iter()
+            .enumerate()
+            .find(|(i, m)| migrations[..*i].iter().any(|other| other.id == m.id))
+        {
+            return Err(malformed(
+                dir,
+                format!("version {} is defined twice", twin.1.id),
+            ));
+        }
+        let mut parent: Option<String> = None;
+        let revisions = migrations
+            .iter()
+            .map(|m| Revision {
+                id: m.id.clone(),
+                parents: parent.replace(m.id.clone()).into_iter().collect(),
+                description: m.description.clone(),
+                has_down: matches!(m.down, Down::Script(_)),
+                files: m.files.clone(),
+            })
+            .collect();
+        Ok(SqlFileRunner {
+            tool,
+            migrations,
+            revisions: Revisions::new(revisions),
+            connection: KeptConnection::default(),
+        })
+    }
+
+    async fn step(
+        &mut self,
+        database: &PgConnectOptions,
+        id: &str,
+        up: bool,
+    ) -> Result<(), StepError> {
+        let index = self
+            .migrations
+            .iter()
+            .position(|m| m.id == id)
+            .expect("revisions come from the migrations");
+        let migration = &self.migrations[index];
+        let script = match (up, &migration.down) {
+            (true, _) => &migration.up,
+            (false, Down::Script(script)) => script,
+            (false, Down::Missing) => {
+                return Err(StepError::NoDown {
+                    revision: id.to_string(),
+                })
+            }
+            (false, Down::Irreversible(reason)) => {
+                return Err(StepError::Irreversible {
+                    revision: id.to_string(),
+                    message: reason.clone(),
+                    declared: false,
+                })
+            }
+        };
+        let direction = match up {
+            true => Direction::Up,
+            false => Direction::Down {
+                previous: index.checked_sub(1).map(|i| &self.migrations[i]),
+            },
+        };
+        let connection = connect(&mut self.connection, self.tool.as_ref(), database).await?;
+        let recorded = self
+            .tool
+            .recorded(connection, &self.migrations)
+            .await
+            .map_err(|e| StepError::Connection(crate::sql::describe_error(&e)))?;
+        if let Some(refusal) = recorded.refusal {
+            return Err(failed(id, refusal));
+        }
+        tracing::debug!(revision = id, file = %script.file, "running");
+        let outcome = run(
+            connection,
+            self.tool.as_ref(),
+            migration,
+            script,
+            &direction,
+        )
+        .await;
+        if outcome.is_err() {
+            self.connection.forget();
+        }
+        outcome
+    }
+}
+
+#[async_trait]
+impl Runner for SqlFileRunner {
+    fn kind(&self) -> Kind {
+        self.tool.kind()
+    }
+
+    fn revisions(&self) -> &Revisions {
+        &self.revisions
+    }
+
+    fn bookkeeping_tables(&self) -> Vec<String> {
+        self.tool.tables().iter().map(|t| t.to_string()).collect()
+    }
+
+    async fn current(&mut self, database: &PgConnectOptions) -> Result<Vec<String>, StepError> {
+        let connection = connect(&mut self.connection, self.tool.as_ref(), database).await?;
+        let recorded = self
+            .tool
+            .recorded(connection, &self.migrations)
+            .await
+            .map_err(|e| StepError::Connection(crate::sql::describe_error(&e)))?;
+        // The head is the last applied version in the tool's order; every history is a line.
+        Ok(self
+            .migrations
+            .iter()
+            .rev()
+            .find(|m| recorded.applied.contains(&m.id))
+            .map(|m| vec![m.id.clone()])
+            .unwrap_or_default())
+    }
+
+    async fn apply(
+        &mut self,
+        database: &PgConnectOptions,
+        revision: &Revision,
+    ) -> Result<(), StepError> {
+        self.step(database, &revision.id, true).await
+    }
+
+    async fn revert(
+        &mut self,
+        database: &PgConnectOptions,
+        revision: &Revision,
+    ) -> Result<(), StepError> {
+        self.step(database, &revision.id, false).await
+    }
+
+    fn disconnect(&mut self) {
+        self.connection.forget();
+    }
+}
+
+/// The kept connection, its bookkeeping table made when it is new.
+async fn connect<'c>(
+    kept: &'c mut KeptConnection,
+    tool: &dyn Tool,
+    database: &PgConnectOptions,
+) -> Result<&'c mut PgConnection, StepError> {
+    let (connection, fresh) = kept.to(database).await?;
+    if fresh {
+        if let Err(error) = tool.ensure(connection).await {
+            kept.forget();
+            return Err(StepError::Connection(crate::sql::describe_error(&error)));
+        }
+    }
+    Ok(kept.to(database).await?.0)
+}
+
+/// Runs one script and records the move, the way the tool does.
+async fn run(
+    connection: &mut PgConnection,
+    tool: &dyn Tool,
+    migration: &Migration,
+    script: &Script,
+    direction: &Direction<'_>,
+) -> Result<(), StepError> {
+    let revision = migration.id.as_str();
+    let sql_failed = |e: sqlx::Error| failed(revision, crate::sql::describe_error(&e));
+    let before = tool.record(migration, direction, Duration::ZERO).before;
+    if !before.is_empty() {
+        execute_all(connection, &in_transaction(&before))
+            .await
+            .map_err(sql_failed)?;
+    }
+    let started = Instant::now();
+    if script.transaction {
+        execute_all(connection, &["BEGIN".to_string()])
+            .await
+            .map_err(sql_failed)?;
+    }
+    for (index, batch) in script.batches.iter().enumerate() {
+        if let Err((completed, error)) = run_batch(connection, batch).await {
+            let after = tool.after_failure(migration, direction, script.transaction);
+            if script.transaction {
+                let _ = execute_all(connection, &["ROLLBACK".to_string()]).await;
+            }
+            let _ = execute_all(connection, &after.statements).await;
+            let ran = Ran {
+                batches: &script.batches,
+                failing: index,
+                completed,
+            };
+            let mut message = ran.describe(
+                &script.file,
+                &crate::sql::describe_error(&error),
+                script.transaction,
+            );
+            if let Some(note) = after.note {
+                message = format!("{message}; {note}");
+            }
+            return Err(failed(revision, message));
+        }
+    }
+    let mut with = tool.record(migration, direction, started.elapsed()).with;
+    if !script.transaction && with.len() > 1 {
+        with = in_transaction(&with);
+    }
+    execute_all(connection, &with).await.map_err(sql_failed)?;
+    if script.transaction {
+        execute_all(connection, &["COMMIT".to_string()])
+            .await
+            .map_err(sql_failed)?;
+    }
+    Ok(())
+}
+
+/// Sends `batch` as one simple query; on failure, how many of its statements completed first.
+async fn run_batch(
+    connection: &mut PgConnection,
+    batch: &str,
+) -> std::result::Result<(), (usize, sqlx::Error)> {
+    let mut completed = 0;
+    // Through `Executor`'s boxed stream: `RawSql`'s own async methods make futures that
+    // `async_trait` cannot prove `Send`.
+    let mut results = sqlx::Executor::execute_many(&mut *connection, sqlx::raw_sql(batch));
+    loop {
+        match results.try_next().await {
+            Ok(Some(_)) => completed += 1,
+            Ok(None) => return Ok(()),
+            Err(error) => return Err((completed, error)),
+        }
+    }
+}
+
+async fn execute_all(connection: &mut PgConnection, statements: &[String]) -> sqlx::Result<()> {
+    for statement in statements {
+        sqlx::Executor::execute(&mut *connection, sqlx::raw_sql(statement)).await?;
+    }
+    Ok(())
+}
+
+fn in_transaction(statements: &[String]) -> Vec<String> {
+    let mut all = vec!["BEGIN".to_string()];
+    all.extend(statements.iter().cloned());
+    all.push("COMMIT".to_string());
+    all
+}
+
+/// Where in a script a failure struck, and so what of it stays applied.
+struct Ran<'a> {
+    batches: &'a [String],
+    /// The batch that failed.
+    failing: usize,
+    /// Statements of the failing batch that completed before it.
+    completed: usize,
+}
+
+impl Ran<'_> {
+    fn describe(&self, file: &str, error: &str, transaction: bool) -> String {
+        let statements: Vec<Vec<Statement>> =
+            self.batches.iter().map(|b| statements::split(b)).collect();
+        let total: usize = statements.iter().map(Vec::len).sum();
+        let before: usize = statements[..self.failing].iter().map(Vec::len).sum();
+        let failing_batch = &statements[self.failing];
+        let at = before + self.completed;
+        let place = match failing_batch.get(self.completed) {
+            Some(statement) if total > 1 => format!(
+                "statement {} of {total} (line {}: {})",
+                at + 1,
+                statement.line,
+                statement.summary()
+            ),
+            _ => "its only statement".to_string(),
+        };
+        let mut message = format!("{file} failed at {place}: {error}");
+        if at == 0 {
+            return message;
+        }
+        // Each batch is one simple query: its statements run in one implicit transaction
+        // that a COMMIT among them ends early. Batches before the failing one completed.
+        let committed_in_failing = failing_batch[..self.completed]
+            .iter()
+            .rposition(Statement::commits)
+            .map_or(0, |i| i + 1);
+        let kept = match transaction {
+            true => 0,
+            false => before + committed_in_failing,
+        };
+        message.push_str(&match kept {
+            0 => format!("; the {at} statement(s) before it were rolled back, so nothing of {file} stays applied"),
+            k if k == at => format!("; statements 1–{k} ran before it and stay applied: the migration is partly applied"),
+            k => format!("; statements 1–{at} ran before it, and 1–{k} stay applied (committed before the failure): the migration is partly applied"),
+        });
+        message
+    }
+}
+
+fn failed(revision: &str, message: String) -> StepError {
+    StepError::Failed {
+        revision: revision.to_string(),
+        message,
+    }
+}
+
+fn malformed(dir: &Path, message: String) -> RunnerError {
+    RunnerError::MalformedMigration {
+        dir: dir.to_path_buf(),
+        message,
+    }
+}
+
+/// A SQL literal of `text`, for bookkeeping statements the tools build with values in them.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// The `.sql` files directly in `dir`, by name.
+fn sql_files(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>> {
+    let mut files: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(name, _)| name.ends_with(".sql"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| RunnerError::MalformedMigration {
+        dir: path.to_path_buf(),
+        message: format!("cannot read it: {e}"),
+    })
+}
+
+/// A version's `{version}_{name}.up.sql` and `.down.sql`.
+struct UpDown {
+    /// The version as written (`0001`).
+    version: String,
+    name: String,
+    up: String,
+    down: Option<String>,
+}
+
+/// The `.up`/`.down` files of each version, the naming golang-migrate and morph share with
+/// sqlx (`^([0-9]+)_(.*)\.(down|up)\.(.*)$`, the last `.up.`/`.down.` deciding), by version.
+fn up_down_pairs(dir: &Path) -> Result<Vec<UpDown>> {
+    let mut pairs: std::collections::BTreeMap<u64, UpDown> = Default::default();
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some((version, rest)) = file.split_once('_') else {
+            continue;
+        };
+        let Ok(number) = version.parse::<u64>() else {
+            continue;
+        };
+        let (name, up) = match (rest.rfind(".up."), rest.rfind(".down.")) {
+            (Some(u), d) if d.is_none_or(|d| u > d) => (&rest[..u], true),
+            (_, Some(d)) => (&rest[..d], false),
+            _ => continue,
+        };
+        let pair = pairs.entry(number).or_insert_with(|| UpDown {
+            version: version.to_string(),
+            name: name.to_string(),
+            up: String::new(),
+            down: None,
+        });
+        let twin = match up {
+            true => Some(std::mem::replace(&mut pair.up, file.clone())).filter(|t| !t.is_empty()),
+            false => pair.down.replace(file.clone()),
+        };
+        if let Some(twin) = twin {
+            return Err(malformed(
+                dir,
+                format!("{twin} and {file} are the same file of version {version}"),
+            ));
+        }
+    }
+    if let Some(pair) = pairs.values().find(|pair| pair.up.is_empty()) {
+        return Err(malformed(
+            dir,
+            format!("version {} has a down file but no up file", pair.version),
+        ));
+    }
+    Ok(pairs.into_values().collect())
+}
