@@ -425,15 +425,6 @@ fn the_pos_histories_rewrite_is_named_and_predicted() {
 }
 
 /// `psql URL -Atc SQL`, its output.
-fn psql(url: &str, sql: &str) -> String {
-    let output = std::process::Command::new("psql")
-        .args([url, "-Atc", sql])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout).unwrap()
-}
-
 #[test]
 fn stats_reads_sizes_without_writing_and_predicts_at_each_tables_size() {
     let sandbox = Sandbox::new();
@@ -458,21 +449,8 @@ fn stats_reads_sizes_without_writing_and_predicts_at_each_tables_size() {
     let url = common::kept_line(&seeded.stderr, "its URL: ");
     let writes = "SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database \
                   WHERE datname = current_database()";
-    let dump = |url: &str| {
-        let output = std::process::Command::new("pg_dump")
-            .args(["--dbname", url])
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{output:?}");
-        // pg_dump guards its output with a key it draws anew each time.
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let (writes_before, dump_before) = (psql(&url, writes), dump(&url));
+    let dump = |url: &str| common::pg_dump(url, &[]);
+    let (writes_before, dump_before) = (common::psql(&url, writes), dump(&url));
 
     let reader = Sandbox::new();
     let stats = reader.run(&["stats", "--database-url", &url]);
@@ -488,7 +466,7 @@ fn stats_reads_sizes_without_writing_and_predicts_at_each_tables_size() {
     assert_eq!(orders["rows"], 5000, "{orders}");
     assert!(orders["bytes"].as_u64().unwrap() > 0);
     assert_eq!(
-        psql(&url, writes),
+        common::psql(&url, writes),
         writes_before,
         "stats wrote to the database"
     );

@@ -255,6 +255,32 @@ pub fn kept_line(stderr: &str, label: &str) -> String {
         .to_string()
 }
 
+/// `psql -Atc sql` on `url`: rows one per line, columns joined by `|`.
+pub fn psql(url: &str, sql: &str) -> String {
+    let output = Command::new("psql")
+        .args([url, "-Atc", sql])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `pg_dump ARGS` of `url`, less the key it draws anew for each dump.
+pub fn pg_dump(url: &str, args: &[&str]) -> String {
+    let output = Command::new("pg_dump")
+        .args(["--dbname", url])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("\\restrict") && !line.starts_with("\\unrestrict"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// Stops a cluster that `--keep` left running and removes its directory.
 pub fn stop_kept_cluster(dir: &Path) {
     let pid_file = std::fs::read_to_string(dir.join("data/postmaster.pid")).unwrap();

@@ -409,14 +409,20 @@ impl Ran<'_> {
         let failing_batch = &statements[self.failing];
         let at = before + self.completed;
         let place = match failing_batch.get(self.completed) {
-            Some(statement) if total > 1 => format!(
+            // A line is the file's only when the file was sent whole.
+            Some(statement) if total > 1 && self.batches.len() == 1 => format!(
                 "statement {} of {total} (line {}: {})",
                 at + 1,
                 statement.line,
                 statement.summary()
             ),
+            Some(statement) if total > 1 => {
+                format!("statement {} of {total} ({})", at + 1, statement.summary())
+            }
             _ => "its only statement".to_string(),
         };
+        // The server quotes the text near an error, line breaks and all.
+        let error = error.split_whitespace().collect::<Vec<_>>().join(" ");
         let mut message = format!("{file} failed at {place}: {error}");
         if at == 0 {
             return message;

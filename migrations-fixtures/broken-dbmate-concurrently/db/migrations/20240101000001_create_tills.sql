@@ -1,0 +1,8 @@
+-- migrate:up
+CREATE TABLE tills (
+    id bigint PRIMARY KEY,
+    name text NOT NULL
+);
+
+-- migrate:down
+DROP TABLE tills;

@@ -1,0 +1,5 @@
+CREATE TABLE tills (
+    id bigint PRIMARY KEY,
+    name text NOT NULL,
+    region text
+);

@@ -1,0 +1,2 @@
+DROP INDEX ix_tills_region;
+DROP INDEX ix_tills_name;

@@ -1,0 +1,4 @@
+CREATE TABLE tills (
+    id bigint PRIMARY KEY,
+    name text NOT NULL
+);

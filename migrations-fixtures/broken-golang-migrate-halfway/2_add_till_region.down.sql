@@ -1,0 +1,1 @@
+ALTER TABLE tills DROP COLUMN region;

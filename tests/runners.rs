@@ -1,0 +1,349 @@
+//! The SQL-file tools: the POS project written for each passes the gate with the sqlx
+//! project's schema, each tool's books are kept as the tool keeps them, and each tool's own
+//! way to break (its broken fixture) is caught naming the revision and the object.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{failed_checks, fixture, Sandbox};
+
+/// Each tool and its POS project.
+const TOOLS: [(&str, &str); 6] = [
+    ("golang-migrate", "pos-golang-migrate"),
+    ("goose", "pos-goose"),
+    ("dbmate", "pos-dbmate"),
+    ("flyway", "pos-flyway"),
+    ("diesel", "pos-diesel"),
+    ("morph", "pos-morph"),
+];
+
+/// The step errors of a report.
+fn step_errors(report: &serde_json::Value) -> Vec<String> {
+    report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "error")
+        .map(|s| s["error"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn every_tools_pos_project_is_detected_and_has_the_sqlx_projects_schema_at_head() {
+    let sandbox = Sandbox::new();
+    let sqlx = sandbox.run(&["snapshot", "-m", &fixture("pos")]);
+    assert_eq!(sqlx.code, 0, "{}", sqlx.output());
+    assert!(sqlx.stdout.contains("index public.ix_orders_status"));
+    for (kind, project) in TOOLS {
+        let snapshot = sandbox.run(&["snapshot", "-m", &fixture(project)]);
+        assert_eq!(snapshot.code, 0, "{kind}: {}", snapshot.output());
+        assert_eq!(snapshot.stdout, sqlx.stdout, "{kind}'s POS schema differs");
+        let listing = sandbox.run(&["revisions", "-m", &fixture(project), "--format", "json"]);
+        assert_eq!(listing.json().as_array().unwrap().len(), 8, "{kind}");
+    }
+}
+
+#[test]
+fn every_tools_pos_project_passes_the_cycle() {
+    let sandbox = Sandbox::new();
+    for (kind, project) in TOOLS {
+        let run = sandbox.gate("cycle", project, &["--rows", "300"]);
+        assert_eq!(run.code, 0, "{kind}: {}", run.output());
+        let report = run.json();
+        assert_eq!(report["kind"], kind);
+        assert!(failed_checks(&report).is_empty());
+        // The bookkeeping table is the tool's, not data under test.
+        let tables = common::fields(&report["tables"], "table");
+        assert!(tables.contains(&"public.orders".to_string()), "{tables:?}");
+        assert!(
+            tables.iter().all(|t| !t.contains("migrations")
+                && !t.contains("goose")
+                && !t.contains("flyway")
+                && !t.contains("db_lock")),
+            "{kind}: {tables:?}"
+        );
+    }
+}
+
+#[test]
+fn every_tools_pos_project_passes_the_stairway() {
+    let sandbox = Sandbox::new();
+    for (kind, project) in TOOLS {
+        let run = sandbox.gate("stairway", project, &["--rows", "50"]);
+        assert_eq!(run.code, 0, "{kind}: {}", run.output());
+        assert_eq!(
+            common::step_statuses(&run.json()).len(),
+            24,
+            "{kind}: up, down, up for each of 8 revisions"
+        );
+    }
+}
+
+/// Seeds `project` at `at` on a kept cluster and returns its URL and the cluster's directory.
+fn kept_at(sandbox: &Sandbox, project: &str, at: &str) -> (String, PathBuf) {
+    let seeded = sandbox
+        .command(&["seed", "--at", at, "--rows", "0", "-m", &fixture(project)])
+        .output()
+        .unwrap();
+    let seeded = common::to_run(seeded, std::time::Duration::ZERO);
+    assert_eq!(seeded.code, 0, "{}", seeded.output());
+    let (dir, _, _) = common::kept_database(&seeded.stderr);
+    (common::kept_line(&seeded.stderr, "its URL: "), dir)
+}
+
+#[test]
+fn each_tools_books_are_kept_as_the_tool_keeps_them() {
+    let sandbox = Sandbox::new();
+    let books = [
+        (
+            "pos-golang-migrate",
+            "SELECT version, dirty FROM schema_migrations",
+        ),
+        (
+            "pos-goose",
+            "SELECT version_id, is_applied, tstamp IS NOT NULL FROM goose_db_version ORDER BY id",
+        ),
+        (
+            "pos-dbmate",
+            "SELECT version FROM schema_migrations ORDER BY 1",
+        ),
+        (
+            "pos-flyway",
+            "SELECT installed_rank, version, description, type, script, checksum, \
+             installed_by, success FROM flyway_schema_history ORDER BY 1",
+        ),
+        (
+            "pos-diesel",
+            "SELECT version FROM __diesel_schema_migrations ORDER BY 1",
+        ),
+        (
+            "pos-morph",
+            "SELECT version, name FROM db_migrations ORDER BY version; SELECT count(*) FROM db_lock",
+        ),
+    ];
+    let mut found = Vec::new();
+    for (project, query) in books {
+        let (url, dir) = kept_at(&sandbox, project, "head");
+        found.push(common::psql(&url, query));
+        common::stop_kept_cluster(&dir);
+    }
+    let lines = |text: &str| text.lines().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(found[0], "20240101000008|f\n");
+    let goose = lines(&found[1]);
+    assert_eq!(goose[0], "0|t|t");
+    assert_eq!(goose[8], "20240101000008|t|t");
+    assert_eq!(lines(&found[2]).len(), 8);
+    assert_eq!(lines(&found[2])[0], "20240101000001");
+    let flyway = lines(&found[3]);
+    // Flyway's checksum of V1 (CRC-32 of its text without line breaks, signed), as Python's
+    // zlib computes it.
+    let v1 = std::fs::read_to_string(fixture("pos-flyway/sql/V1__create_stores.sql")).unwrap();
+    let crc = crc32(&v1.replace(['\n', '\r'], "")) as i32;
+    assert_eq!(
+        flyway[0],
+        format!("1|1|create stores|SQL|V1__create_stores.sql|{crc}|postgres|t")
+    );
+    assert_eq!(flyway.len(), 8);
+    assert_eq!(lines(&found[4])[7], "20240101000008");
+    let morph = lines(&found[5]);
+    // morph stores the version cast to uint32.
+    assert_eq!(
+        morph[0],
+        format!("{}|create_stores", 20240101000001u64 as u32)
+    );
+    assert_eq!(morph[8], "0", "the lease table is left empty");
+    sandbox.assert_nothing_left();
+}
+
+/// CRC-32 (IEEE), as zlib computes it.
+fn crc32(text: &str) -> u32 {
+    let mut crc = !0u32;
+    for byte in text.bytes() {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn a_goose_function_body_without_statement_begin_is_caught_naming_the_function() {
+    let run = Sandbox::new().gate("cycle", "broken-goose-function-body", &["--rows", "50"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let errors = step_errors(&run.json());
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("2 failed: 00002_guard_cash.sql failed at statement 1 of 6 (CREATE FUNCTION guard_cash()")
+            && errors[0].contains("unterminated dollar-quoted string"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn a_golang_migrate_file_failing_halfway_is_named_partly_applied_and_dirty() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.gate("cycle", "broken-golang-migrate-halfway", &["--rows", "50"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    let errors = step_errors(&run.json());
+    assert_eq!(
+        errors[0],
+        "2 failed: 2_add_till_region.up.sql failed at statement 5 of 7 (line 8: UPDATE tills SET region = lower(nmae)): \
+         column \"nmae\" does not exist; statements 1–4 ran before it, and 1–3 stay applied (committed before the failure): \
+         the migration is partly applied; golang-migrate leaves the database dirty at version 2 and refuses every later run until `migrate force`"
+    );
+    // The stairway rebuilds on a fresh database after the failure, where 2 fails again.
+    let stairway = sandbox.gate(
+        "stairway",
+        "broken-golang-migrate-halfway",
+        &["--rows", "50"],
+    );
+    assert_eq!(stairway.code, 1, "{}", stairway.output());
+    let later = step_errors(&stairway.json());
+    assert!(
+        !later.is_empty() && later.iter().all(|e| *e == errors[0]),
+        "{later:?}"
+    );
+    sandbox.assert_nothing_left();
+}
+
+#[test]
+fn a_flyway_version_without_undo_is_irreversible_unless_accepted() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.gate("cycle", "broken-flyway-no-undo", &["--rows", "50"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert_eq!(
+        step_errors(&run.json()),
+        ["2 is irreversible: Flyway has no undo file U2__*.sql for it (and Flyway Community cannot undo at all)"]
+    );
+    let listing = sandbox.run(&["revisions", "-m", &fixture("broken-flyway-no-undo")]);
+    assert!(
+        listing
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("2 ") && l.contains("no-down")),
+        "{}",
+        listing.stdout
+    );
+    let accepted = sandbox.gate(
+        "cycle",
+        "broken-flyway-no-undo",
+        &["--rows", "50", "--irreversible-ok", "2"],
+    );
+    assert_eq!(accepted.code, 0, "{}", accepted.output());
+}
+
+#[test]
+fn concurrently_where_the_tool_runs_a_transaction_is_caught_for_diesel_dbmate_and_morph() {
+    let sandbox = Sandbox::new();
+    for (project, expected) in [
+        (
+            "broken-diesel-concurrently",
+            "20240101000002 failed: 2024-01-01-000002_index_tills/up.sql failed at statement 1 of 2 \
+             (line 3: CREATE INDEX CONCURRENTLY ix_tills_name ON tills (name)): \
+             CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
+        ),
+        (
+            "broken-dbmate-concurrently",
+            "20240101000002 failed: 20240101000002_index_till_names.sql failed at its only statement: \
+             CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
+        ),
+        (
+            "broken-morph-marker",
+            "2 failed: 2_index_till_names.up.sql failed at its only statement: \
+             CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
+        ),
+    ] {
+        let run = sandbox.gate("cycle", project, &["--rows", "50"]);
+        assert_eq!(run.code, 1, "{project}: {}", run.output());
+        assert_eq!(step_errors(&run.json()), [expected], "{project}");
+    }
+}
+
+#[test]
+fn the_kind_can_be_forced_and_an_unknown_one_is_refused() {
+    let sandbox = Sandbox::new();
+    // Read as goose, sqlx's files are not goose's, and goose's own parse error says why.
+    let forced = sandbox.run(&["revisions", "-m", &fixture("pos"), "--kind", "goose"]);
+    forced.assert_one_sentence(
+        2,
+        "20240101000001_create_stores.down.sql: failed to parse migration",
+    );
+    assert!(forced
+        .stderr
+        .contains("must start with '-- +goose Up' annotation"));
+    let unknown = sandbox.run(&["revisions", "-m", &fixture("pos"), "--kind", "liquibase"]);
+    assert_eq!(unknown.code, 2, "{}", unknown.output());
+    assert!(
+        unknown.stderr.contains("invalid value 'liquibase'"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+/// The real dbmate, where it is installed (`.ci/run` installs it from npm into `.tools/`).
+fn real_dbmate() -> Option<PathBuf> {
+    let installed = common::repo_path(".tools/node_modules/.bin/dbmate");
+    let found = std::env::var_os("MIGVERIFY_DBMATE")
+        .map(PathBuf::from)
+        .or_else(|| installed.is_file().then_some(installed));
+    if found.is_none() {
+        eprintln!("dbmate is not installed: the comparison with the real tool is skipped");
+    }
+    found
+}
+
+#[test]
+fn the_real_dbmate_leaves_the_same_schema_and_books_as_migverify() {
+    let Some(dbmate) = real_dbmate() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let migrations = fixture("pos-dbmate/db/migrations");
+    for at in ["head", "20240101000007"] {
+        let (url, dir) = kept_at(&sandbox, "pos-dbmate", at);
+        common::psql(&url, "CREATE DATABASE real_dbmate");
+        let (_, rest) = url.split_once('?').unwrap();
+        let socket = rest.replace("host=", "socket=");
+        let real_url = format!("postgres://postgres@/real_dbmate?{socket}&sslmode=disable");
+        let dbmate_run = |args: &[&str]| {
+            let output = std::process::Command::new(&dbmate)
+                .args([
+                    "--url",
+                    &real_url,
+                    "--migrations-dir",
+                    &migrations,
+                    "--no-dump-schema",
+                ])
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{output:?}");
+        };
+        dbmate_run(&["up"]);
+        if at != "head" {
+            dbmate_run(&["rollback"]);
+        }
+        let database = url.split_once("@/").unwrap().1.split_once('?').unwrap().0;
+        let real = url.replace(&format!("/{database}?"), "/real_dbmate?");
+        assert_eq!(
+            common::pg_dump(&url, &["--schema-only"]),
+            common::pg_dump(&real, &["--schema-only"]),
+            "at {at}"
+        );
+        let books = "SELECT version FROM schema_migrations ORDER BY 1";
+        assert_eq!(
+            common::psql(&url, books),
+            common::psql(&real, books),
+            "at {at}"
+        );
+        common::stop_kept_cluster(&dir);
+    }
+    sandbox.assert_nothing_left();
+}
