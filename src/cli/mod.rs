@@ -158,9 +158,8 @@ pub struct ProjectArgs {
     /// The migration project; its kind is detected.
     #[arg(short, long = "migrations", value_name = "DIR", default_value = ".")]
     pub migrations: PathBuf,
-    /// The kind of project, where its files leave a doubt: sqlx, golang-migrate and morph name
-    /// their files alike, and such a project is read as sqlx (as morph when a file starts with
-    /// `-- morph:nontransactional`) unless this says otherwise.
+    /// Force the kind of project (sqlx, golang-migrate and morph name files alike: such a
+    /// project is read as sqlx unless this says otherwise).
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
     /// The interpreter for alembic projects (default: $MIGVERIFY_PYTHON, <project>/.venv, python3).
