@@ -1,3 +1,1 @@
-DROP TABLE order_items;
-DROP TABLE orders;
-DROP TYPE order_status;
+../pos/20240101000003_create_orders.down.sql

@@ -1,1 +1,1 @@
-DROP INDEX CONCURRENTLY ix_orders_status;
+../pos/20240101000008_index_open_orders_concurrently.down.sql

@@ -1,2 +1,1 @@
--- CONCURRENTLY keeps orders writable while the index builds; it cannot run in a transaction.
-CREATE INDEX CONCURRENTLY ix_orders_status ON orders (status) WHERE status = 'open';
+../pos/20240101000008_index_open_orders_concurrently.up.sql

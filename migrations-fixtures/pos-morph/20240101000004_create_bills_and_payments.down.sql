@@ -1,3 +1,1 @@
-DROP TABLE payments;
-DROP TABLE bills;
-DROP TYPE payment_method;
+../pos/20240101000004_create_bills_and_payments.down.sql

@@ -1,1 +1,1 @@
-ALTER TABLE orders DROP COLUMN item_count;
+../pos/20240101000005_add_order_item_count.down.sql

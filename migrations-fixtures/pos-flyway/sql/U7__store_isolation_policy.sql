@@ -1,3 +1,1 @@
-DROP INDEX ix_payments_paid_at;
-DROP POLICY orders_by_store ON orders;
-ALTER TABLE orders DISABLE ROW LEVEL SECURITY;
+../../pos/20240101000007_store_isolation_policy.down.sql

@@ -1,2 +1,1 @@
-DROP TABLE stores;
-DROP TYPE store_status;
+../../../pos/20240101000001_create_stores.down.sql

@@ -1,2 +1,1 @@
-DROP TABLE devices;
-DROP TYPE device_kind;
+../../../pos/20240101000002_create_devices.down.sql

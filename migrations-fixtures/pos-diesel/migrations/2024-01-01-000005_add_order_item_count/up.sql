@@ -1,7 +1,1 @@
--- Data migration: denormalise the number of lines onto each order, backfilled from order_items.
-ALTER TABLE orders ADD COLUMN item_count integer NOT NULL DEFAULT 0;
-
-UPDATE orders o
-SET item_count = counted.lines
-FROM (SELECT order_id, count(*) AS lines FROM order_items GROUP BY order_id) AS counted
-WHERE counted.order_id = o.id;
+../../../pos/20240101000005_add_order_item_count.up.sql

@@ -1,4 +1,1 @@
-DROP VIEW daily_store_sales;
-DROP TRIGGER orders_touch_updated_at ON orders;
-DROP FUNCTION touch_updated_at();
-ALTER TABLE orders DROP COLUMN updated_at;
+../../../pos/20240101000006_daily_sales_and_audit.down.sql
