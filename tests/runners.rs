@@ -287,63 +287,119 @@ fn the_kind_can_be_forced_and_an_unknown_one_is_refused() {
     );
 }
 
-/// The real dbmate, where it is installed (`.ci/run` installs it from npm into `.tools/`).
-fn real_dbmate() -> Option<PathBuf> {
-    let installed = common::repo_path(".tools/node_modules/.bin/dbmate");
-    let found = std::env::var_os("MIGVERIFY_DBMATE")
+/// A real tool's binary: `$<VARIABLE>`, else `installed` (below the repository), else the
+/// tool on PATH; none, and the comparison is skipped (`.ci/run` installs what it can).
+fn real_tool(name: &str, variable: &str, installed: &str) -> Option<PathBuf> {
+    let installed = common::repo_path(installed);
+    let on_path = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|binary| binary.is_file())
+    });
+    let found = std::env::var_os(variable)
         .map(PathBuf::from)
-        .or_else(|| installed.is_file().then_some(installed));
+        .or_else(|| installed.is_file().then_some(installed))
+        .or(on_path);
     if found.is_none() {
-        eprintln!("dbmate is not installed: the comparison with the real tool is skipped");
+        eprintln!("{name} is not installed: the comparison with the real tool is skipped");
     }
     found
 }
 
-#[test]
-fn the_real_dbmate_leaves_the_same_schema_and_books_as_migverify() {
-    let Some(dbmate) = real_dbmate() else {
-        return;
-    };
+/// Runs `project` with the real tool (`real(url, revert)`: up to head, then one step down when
+/// `revert`) on a database beside migverify's, and compares their schemas and `books`: at head,
+/// and one revision down.
+fn compare_with_the_real_tool(project: &str, books: &str, real: impl Fn(&str, bool)) {
     let sandbox = Sandbox::new();
-    let migrations = fixture("pos-dbmate/db/migrations");
     for at in ["head", "20240101000007"] {
-        let (url, dir) = kept_at(&sandbox, "pos-dbmate", at);
-        common::psql(&url, "CREATE DATABASE real_dbmate");
-        let (_, rest) = url.split_once('?').unwrap();
-        let socket = rest.replace("host=", "socket=");
-        let real_url = format!("postgres://postgres@/real_dbmate?{socket}&sslmode=disable");
-        let dbmate_run = |args: &[&str]| {
-            let output = std::process::Command::new(&dbmate)
-                .args([
-                    "--url",
-                    &real_url,
-                    "--migrations-dir",
-                    &migrations,
-                    "--no-dump-schema",
-                ])
-                .args(args)
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "{output:?}");
-        };
-        dbmate_run(&["up"]);
-        if at != "head" {
-            dbmate_run(&["rollback"]);
-        }
+        let (url, dir) = kept_at(&sandbox, project, at);
+        common::psql(&url, "CREATE DATABASE real_tool");
         let database = url.split_once("@/").unwrap().1.split_once('?').unwrap().0;
-        let real = url.replace(&format!("/{database}?"), "/real_dbmate?");
+        let real_url = url.replace(&format!("/{database}?"), "/real_tool?");
+        real(&real_url, at != "head");
         assert_eq!(
             common::pg_dump(&url, &["--schema-only"]),
-            common::pg_dump(&real, &["--schema-only"]),
-            "at {at}"
+            common::pg_dump(&real_url, &["--schema-only"]),
+            "{project} at {at}"
         );
-        let books = "SELECT version FROM schema_migrations ORDER BY 1";
         assert_eq!(
             common::psql(&url, books),
-            common::psql(&real, books),
-            "at {at}"
+            common::psql(&real_url, books),
+            "{project} at {at}"
         );
         common::stop_kept_cluster(&dir);
     }
     sandbox.assert_nothing_left();
+}
+
+/// Runs `binary ARGS`, which must succeed.
+fn succeed(binary: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new(binary)
+        .args(args)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn the_real_dbmate_leaves_the_same_schema_and_books_as_migverify() {
+    let Some(dbmate) = real_tool(
+        "dbmate",
+        "MIGVERIFY_DBMATE",
+        ".tools/node_modules/.bin/dbmate",
+    ) else {
+        return;
+    };
+    let migrations = fixture("pos-dbmate/db/migrations");
+    let books = "SELECT version FROM schema_migrations ORDER BY 1";
+    compare_with_the_real_tool("pos-dbmate", books, |url, revert| {
+        // lib/pq, under dbmate, names a socket directory `socket=`.
+        let url = format!("{}&sslmode=disable", url.replace("host=", "socket="));
+        let dbmate = |command: &str| {
+            succeed(
+                &dbmate,
+                &[
+                    "--url",
+                    &url,
+                    "--migrations-dir",
+                    &migrations,
+                    "--no-dump-schema",
+                    command,
+                ],
+            );
+        };
+        dbmate("up");
+        if revert {
+            dbmate("rollback");
+        }
+    });
+}
+
+#[test]
+fn the_real_diesel_leaves_the_same_schema_and_books_as_migverify() {
+    let Some(diesel) = real_tool("diesel", "MIGVERIFY_DIESEL", ".tools/diesel/bin/diesel") else {
+        return;
+    };
+    let migrations = fixture("pos-diesel/migrations");
+    let books = "SELECT version FROM __diesel_schema_migrations ORDER BY 1";
+    compare_with_the_real_tool("pos-diesel", books, |url, revert| {
+        let diesel = |command: &str| {
+            succeed(
+                &diesel,
+                &[
+                    "migration",
+                    command,
+                    "--database-url",
+                    url,
+                    "--migration-dir",
+                    &migrations,
+                ],
+            );
+        };
+        diesel("run");
+        if revert {
+            diesel("revert");
+        }
+    });
 }
