@@ -40,8 +40,25 @@ fn every_tools_pos_project_is_detected_and_has_the_sqlx_projects_schema_at_head(
         assert_eq!(snapshot.code, 0, "{kind}: {}", snapshot.output());
         assert_eq!(snapshot.stdout, sqlx.stdout, "{kind}'s POS schema differs");
         let listing = sandbox.run(&["revisions", "-m", &fixture(project), "--format", "json"]);
+        assert_eq!(listing.code, 0, "{kind}: {}", listing.output());
         assert_eq!(listing.json().as_array().unwrap().len(), 8, "{kind}");
     }
+}
+
+#[test]
+fn a_diff_between_two_revisions_reads_the_same_for_goose_as_for_sqlx() {
+    let sandbox = Sandbox::new();
+    let range = ["20240101000005", "20240101000008"];
+    let sqlx = sandbox.run(&["diff", "-m", &fixture("pos"), range[0], range[1]]);
+    let goose = sandbox.run(&["diff", "-m", &fixture("pos-goose"), range[0], range[1]]);
+    // A diff that finds differences exits 1, as diff(1) does.
+    assert_eq!(sqlx.code, 1, "{}", sqlx.output());
+    assert!(
+        sqlx.stdout.contains("+  column updated_at"),
+        "{}",
+        sqlx.stdout
+    );
+    assert_eq!((goose.code, goose.stdout), (sqlx.code, sqlx.stdout));
 }
 
 #[test]
