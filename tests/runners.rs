@@ -196,7 +196,7 @@ fn a_goose_function_body_without_statement_begin_is_caught_naming_the_function()
     let errors = step_errors(&run.json());
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(
-        errors[0].starts_with("2 failed: 00002_guard_cash.sql failed at statement 1 of 6 (CREATE FUNCTION guard_cash()")
+        errors[0].starts_with("2 failed: 00002_guard_cash.sql failed at statement 1 of 6 (line 4: CREATE FUNCTION guard_cash()")
             && errors[0].contains("unterminated dollar-quoted string"),
         "{}",
         errors[0]
@@ -268,12 +268,14 @@ fn concurrently_where_the_tool_runs_a_transaction_is_caught_for_diesel_dbmate_an
         ),
         (
             "broken-dbmate-concurrently",
-            "20240101000002 failed: 20240101000002_index_till_names.sql failed at its only statement: \
+            "20240101000002 failed: 20240101000002_index_till_names.sql failed at its only statement \
+             (line 3: CREATE INDEX CONCURRENTLY ix_tills_name ON tills (name)): \
              CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
         ),
         (
             "broken-morph-marker",
-            "2 failed: 2_index_till_names.up.sql failed at its only statement: \
+            "2 failed: 2_index_till_names.up.sql failed at its only statement \
+             (line 5: CREATE INDEX CONCURRENTLY ix_tills_name ON tills (name)): \
              CREATE INDEX CONCURRENTLY cannot run inside a transaction block",
         ),
     ] {

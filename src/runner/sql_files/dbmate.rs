@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 
+use super::Batch;
 use super::{
     execute_all, literal, malformed, read, sql_files, Direction, Down, Migration, Record, Recorded,
     Script, Tool,
@@ -29,10 +30,13 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
         }
         let sql = read(&path)?;
         let (up, down) = sections(&sql).map_err(|e| malformed(dir, format!("{file}: {e}")))?;
-        let script = |(text, transaction): (&str, bool)| Script {
+        let script = |section: Section| Script {
             file: file.clone(),
-            batches: vec![text.to_string()],
-            transaction,
+            batches: vec![Batch {
+                sql: section.text.to_string(),
+                line: section.line,
+            }],
+            transaction: section.transaction,
         };
         migrations.push(Migration {
             id: version.clone(),
@@ -62,9 +66,14 @@ fn directive(line: &str, which: &str) -> Option<bool> {
     )
 }
 
-/// The up and down sections (each from its directive line on, as dbmate keeps them) and
-/// whether each runs in a transaction.
-type Section<'a> = (&'a str, bool);
+/// A `migrate:up` or `migrate:down` section, from its directive line on, as dbmate keeps it.
+#[derive(Debug)]
+struct Section<'a> {
+    text: &'a str,
+    /// The file's line its directive is on.
+    line: usize,
+    transaction: bool,
+}
 
 fn sections(sql: &str) -> std::result::Result<(Section<'_>, Section<'_>), String> {
     let mut offset = 0;
@@ -110,9 +119,18 @@ fn sections(sql: &str) -> std::result::Result<(Section<'_>, Section<'_>), String
                 .into(),
         );
     };
+    let line = |at: usize| 1 + sql[..at].matches('\n').count();
     Ok((
-        (&sql[up_at..down_at], up_transaction),
-        (&sql[down_at..], down_transaction),
+        Section {
+            text: &sql[up_at..down_at],
+            line: line(up_at),
+            transaction: up_transaction,
+        },
+        Section {
+            text: &sql[down_at..],
+            line: line(down_at),
+            transaction: down_transaction,
+        },
     ))
 }
 
@@ -173,12 +191,15 @@ mod tests {
     #[test]
     fn sections_and_their_options_are_read_as_dbmate_reads_them() {
         let sql = "-- a comment\n-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (a);\n\n-- migrate:down\nDROP INDEX i;\n";
-        let ((up, up_tx), (down, down_tx)) = sections(sql).unwrap();
+        let (up, down) = sections(sql).unwrap();
         assert!(
-            up.starts_with("-- migrate:up") && up.contains("CONCURRENTLY") && !up.contains("DROP")
+            up.text.starts_with("-- migrate:up")
+                && up.text.contains("CONCURRENTLY")
+                && !up.text.contains("DROP")
         );
-        assert!(!up_tx && down_tx);
-        assert_eq!(down, "-- migrate:down\nDROP INDEX i;\n");
+        assert!(!up.transaction && down.transaction);
+        assert_eq!((up.line, down.line), (2, 5));
+        assert_eq!(down.text, "-- migrate:down\nDROP INDEX i;\n");
         assert!(sections("-- migrate:up\nSELECT 1;\n")
             .unwrap_err()
             .contains("MissingDown"));

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 
+use super::Batch;
 use super::{
     execute_all, literal, malformed, read, Direction, Down, Migration, Record, Recorded, Script,
     Tool,
@@ -67,7 +68,7 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
             }
             Ok(Script {
                 file: format!("{name}/{file}"),
-                batches: vec![sql],
+                batches: vec![Batch::file(sql)],
                 transaction,
             })
         };

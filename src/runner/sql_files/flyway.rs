@@ -13,8 +13,8 @@ use sqlx::postgres::PgConnection;
 
 use super::statements::{split, Statement};
 use super::{
-    execute_all, literal, malformed, read, sql_files, AfterFailure, Direction, Down, Migration,
-    Record, Recorded, Script, Tool,
+    execute_all, literal, malformed, read, sql_files, AfterFailure, Batch, Direction, Down,
+    Migration, Record, Recorded, Script, Tool,
 };
 use crate::runner::error::Result;
 use crate::runner::Kind;
@@ -112,7 +112,13 @@ fn script(dir: &Path, file: &str) -> Result<(Script, i32)> {
     };
     let script = Script {
         file: file.to_string(),
-        batches: statements.into_iter().map(|s| s.text).collect(),
+        batches: statements
+            .into_iter()
+            .map(|s| Batch {
+                sql: s.text,
+                line: s.line,
+            })
+            .collect(),
         transaction,
     };
     Ok((script, checksum(&sql)))

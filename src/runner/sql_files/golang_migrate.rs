@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 
+use super::Batch;
 use super::{
     execute_all, read, up_down_pairs, AfterFailure, Direction, Down, Migration, Record, Recorded,
     Script, Tool,
@@ -37,6 +38,7 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
                     // A file of only whitespace is not sent; the version still moves.
                     batches: Some(sql)
                         .filter(|s| !s.trim().is_empty())
+                        .map(Batch::file)
                         .into_iter()
                         .collect(),
                     transaction: false,

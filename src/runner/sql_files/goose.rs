@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 
 use super::{
-    execute_all, malformed, read, sql_files, Direction, Down, Migration, Record, Recorded, Script,
-    Tool,
+    execute_all, malformed, read, sql_files, Batch, Direction, Down, Migration, Record, Recorded,
+    Script, Tool,
 };
 use crate::runner::error::Result;
 use crate::runner::Kind;
@@ -76,11 +76,13 @@ enum State {
 
 /// goose's `ParseSQLMigration`: the statements of one direction, and whether they run in a
 /// transaction.
-fn parse(sql: &str, up: bool) -> std::result::Result<(Vec<String>, bool), String> {
+fn parse(sql: &str, up: bool) -> std::result::Result<(Vec<Batch>, bool), String> {
     let (mut state, mut transaction) = (State::Start, true);
     let mut statements = Vec::new();
     let mut buffer = String::new();
-    for line in sql.lines() {
+    // The file's line the statement in the buffer starts on.
+    let mut start = 0;
+    for (number, line) in (1..).zip(sql.lines()) {
         if state == State::Start && line.trim().is_empty() {
             continue;
         }
@@ -131,6 +133,9 @@ fn parse(sql: &str, up: bool) -> std::result::Result<(Vec<String>, bool), String
             continue;
         }
         if !matches!(state, State::EndUp | State::EndDown) {
+            if buffer.is_empty() {
+                start = number;
+            }
             buffer.push_str(line);
             buffer.push('\n');
         }
@@ -145,11 +150,17 @@ fn parse(sql: &str, up: bool) -> std::result::Result<(Vec<String>, bool), String
         }
         match state {
             State::Up | State::Down if ends_with_semicolon(line) => {
-                statements.push(buffer.trim().to_string());
+                statements.push(Batch {
+                    sql: buffer.trim().to_string(),
+                    line: start,
+                });
                 buffer.clear();
             }
             State::EndUp | State::EndDown => {
-                statements.push(buffer.trim().to_string());
+                statements.push(Batch {
+                    sql: buffer.trim().to_string(),
+                    line: start,
+                });
                 buffer.clear();
                 state = if state == State::EndUp {
                     State::Up
@@ -274,29 +285,41 @@ COMMIT"
 mod tests {
     use super::*;
 
+    /// Each statement's text and line.
+    fn statements(sql: &str, up: bool) -> Vec<(String, usize)> {
+        let (batches, _) = parse(sql, up).unwrap();
+        batches.into_iter().map(|b| (b.sql, b.line)).collect()
+    }
+
     #[test]
     fn statements_split_as_goose_splits_them() {
         let sql = "-- leading comment\n-- +goose Up\nCREATE TABLE a (id int); -- trailing\n\
                    -- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$ LANGUAGE plpgsql;\n-- +goose StatementEnd\n\
                    -- +goose Down\nDROP FUNCTION f;\nDROP TABLE a;\n";
-        let (up, transaction) = parse(sql, true).unwrap();
-        assert!(transaction);
+        assert!(parse(sql, true).unwrap().1);
+        let up = statements(sql, true);
         assert_eq!(up.len(), 2);
-        assert_eq!(up[0], "CREATE TABLE a (id int); -- trailing");
-        assert!(up[1].starts_with("CREATE FUNCTION") && up[1].ends_with("plpgsql;"));
         assert_eq!(
-            parse(sql, false).unwrap().0,
-            vec!["DROP FUNCTION f;", "DROP TABLE a;"]
+            up[0],
+            ("CREATE TABLE a (id int); -- trailing".to_string(), 3)
+        );
+        assert!(up[1].0.starts_with("CREATE FUNCTION") && up[1].0.ends_with("plpgsql;"));
+        assert_eq!(up[1].1, 5);
+        assert_eq!(
+            statements(sql, false),
+            [
+                ("DROP FUNCTION f;".to_string(), 12),
+                ("DROP TABLE a;".to_string(), 13)
+            ]
         );
     }
 
     #[test]
     fn a_body_without_statement_begin_is_split_and_its_remainder_refused() {
         let sql = "-- +goose Up\nCREATE FUNCTION f() RETURNS int AS $$\nBEGIN\n  RETURN 1;\nEND\n$$ LANGUAGE plpgsql;\n";
-        let (up, _) = parse(sql, true).unwrap();
         // goose cuts at `RETURN 1;`: the function's text is sent in two broken halves.
         assert_eq!(
-            up[0],
+            statements(sql, true)[0].0,
             "CREATE FUNCTION f() RETURNS int AS $$\nBEGIN\n  RETURN 1;"
         );
         let sql = "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE TABLE a (id int)\n";

@@ -51,9 +51,24 @@ pub(super) enum Down {
 pub(super) struct Script {
     pub file: String,
     /// Each sent as one simple query, in order, as the tool sends them.
-    pub batches: Vec<String>,
+    pub batches: Vec<Batch>,
     /// Whether the tool runs the batches and records the move in one transaction.
     pub transaction: bool,
+}
+
+/// SQL the tool sends as one query.
+#[derive(Debug, Clone)]
+pub(super) struct Batch {
+    pub sql: String,
+    /// The line of the file it starts on, from 1.
+    pub line: usize,
+}
+
+impl Batch {
+    /// A whole file.
+    fn file(sql: String) -> Batch {
+        Batch { sql, line: 1 }
+    }
 }
 
 pub(super) enum Direction<'a> {
@@ -324,7 +339,7 @@ async fn run(
             .map_err(sql_failed)?;
     }
     for (index, batch) in script.batches.iter().enumerate() {
-        if let Err((completed, error)) = run_batch(connection, batch).await {
+        if let Err((completed, error)) = run_batch(connection, &batch.sql).await {
             let after = tool.after_failure(migration, direction, script.transaction);
             if script.transaction {
                 let _ = execute_all(connection, &["ROLLBACK".to_string()]).await;
@@ -393,7 +408,7 @@ fn in_transaction(statements: &[String]) -> Vec<String> {
 
 /// Where in a script a failure struck, and so what of it stays applied.
 struct Ran<'a> {
-    batches: &'a [String],
+    batches: &'a [Batch],
     /// The batch that failed.
     failing: usize,
     /// Statements of the failing batch that completed before it.
@@ -402,24 +417,26 @@ struct Ran<'a> {
 
 impl Ran<'_> {
     fn describe(&self, file: &str, error: &str, transaction: bool) -> String {
-        let statements: Vec<Vec<Statement>> =
-            self.batches.iter().map(|b| statements::split(b)).collect();
+        let statements: Vec<Vec<Statement>> = self
+            .batches
+            .iter()
+            .map(|b| statements::split(&b.sql))
+            .collect();
         let total: usize = statements.iter().map(Vec::len).sum();
         let before: usize = statements[..self.failing].iter().map(Vec::len).sum();
         let failing_batch = &statements[self.failing];
         let at = before + self.completed;
         let place = match failing_batch.get(self.completed) {
-            // A line is the file's only when the file was sent whole.
-            Some(statement) if total > 1 && self.batches.len() == 1 => format!(
-                "statement {} of {total} (line {}: {})",
-                at + 1,
-                statement.line,
+            Some(statement) => format!(
+                "{} (line {}: {})",
+                match total {
+                    1 => "its only statement".to_string(),
+                    _ => format!("statement {} of {total}", at + 1),
+                },
+                self.batches[self.failing].line + statement.line - 1,
                 statement.summary()
             ),
-            Some(statement) if total > 1 => {
-                format!("statement {} of {total} ({})", at + 1, statement.summary())
-            }
-            _ => "its only statement".to_string(),
+            None => "its end".to_string(),
         };
         // The server quotes the text near an error, line breaks and all.
         let error = error.split_whitespace().collect::<Vec<_>>().join(" ");

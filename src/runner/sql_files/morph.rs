@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 
+use super::Batch;
 use super::{
     execute_all, literal, read, up_down_pairs, Direction, Down, Migration, Record, Recorded,
     Script, Tool,
@@ -36,7 +37,7 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
                 Ok(Script {
                     file: file.to_string(),
                     transaction: !sql.starts_with("-- morph:nontransactional"),
-                    batches: vec![sql],
+                    batches: vec![Batch::file(sql)],
                 })
             };
             Ok(Migration {
