@@ -422,3 +422,86 @@ fn the_real_diesel_leaves_the_same_schema_and_books_as_migverify() {
         }
     });
 }
+
+/// Writes a one-revision project of `files` (name, text) and returns its directory.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_syntax_error_is_placed_where_the_server_places_it_not_at_the_first_statement() {
+    // PostgreSQL parses a whole query before it runs any of it: nothing ran, and the
+    // statement named is the third, where the server points.
+    let dir = project(&[(
+        "1_tables.up.sql",
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\nCREATE TABLLE c (id int);\n",
+    )]);
+    let sandbox = Sandbox::new();
+    let path = dir.path().display().to_string();
+    let run = sandbox.run(&[
+        "cycle",
+        "-m",
+        &path,
+        "--kind",
+        "golang-migrate",
+        "--rows",
+        "0",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert_eq!(
+        step_errors(&run.json()),
+        ["1 failed: 1_tables.up.sql failed at statement 3 of 3 (line 3: CREATE TABLLE c (id int)): \
+          syntax error at or near \"TABLLE\"; golang-migrate leaves the database dirty at version 1 \
+          and refuses every later run until `migrate force`"]
+    );
+}
+
+#[test]
+fn a_goose_file_that_commits_itself_keeps_what_it_committed() {
+    // Without a transaction of goose's, a bare BEGIN opens one the failure then rolls back:
+    // the first table stays, the second does not.
+    let dir = project(&[(
+        "00001_tables.sql",
+        "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE TABLE a (id int);\nBEGIN;\nCREATE TABLE b (id int);\nSELECT 1/0;\nCOMMIT;\n-- +goose Down\nDROP TABLE a;\n",
+    )]);
+    let sandbox = Sandbox::new();
+    let path = dir.path().display().to_string();
+    let run = sandbox.run(&["cycle", "-m", &path, "--rows", "0", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert_eq!(
+        step_errors(&run.json()),
+        ["1 failed: 00001_tables.sql failed at statement 4 of 5 (line 6: SELECT 1/0): division by zero; \
+          statements 1–3 ran before it, and 1–1 stay applied (committed before the failure): the migration is partly applied"]
+    );
+}
+
+#[test]
+fn kinds_are_detected_as_their_tools_read_their_marks() {
+    let sandbox = Sandbox::new();
+    let listed = |dir: &tempfile::TempDir| {
+        let path = dir.path().display().to_string();
+        sandbox.run(&["revisions", "-m", &path])
+    };
+    // goose reads its annotations in any case and without a space after `--`.
+    let goose = project(&[("00001_a.sql", "--+goose up\nCREATE TABLE a (id int);\n")]);
+    let run = listed(&goose);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert!(run.stdout.starts_with("1 "), "{}", run.stdout);
+    // Flyway skips a name it does not know, whatever letter it starts with.
+    let flyway = project(&[
+        ("V1__a.sql", "CREATE TABLE a (id int);\n"),
+        ("Überblick.sql", "SELECT 1;\n"),
+    ]);
+    let run = listed(&flyway);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.stdout.lines().count(), 1, "{}", run.stdout);
+    // A Flyway version that is not digits is refused in one sentence.
+    let signed = project(&[("V+1__a.sql", "SELECT 1;\n"), ("V2__b.sql", "SELECT 1;\n")]);
+    listed(&signed).assert_one_sentence(2, "V+1__a.sql: Flyway versions are numbers");
+}

@@ -258,7 +258,7 @@ fn detect(dir: &Path) -> Kind {
     ];
     candidates
         .into_iter()
-        .find(|kind| holds_files_of(&migrations_dir(dir, *kind), *kind))
+        .find(|kind| marked(&migrations_dir(dir, *kind), *kind))
         .unwrap_or(Kind::Sqlx)
 }
 
@@ -267,32 +267,41 @@ fn looks_like_alembic(dir: &Path) -> bool {
         || (dir.join("env.py").is_file() && dir.join("versions").is_dir())
 }
 
-/// Whether `dir` directly holds migrations of `kind`, as that tool names and marks them.
-fn holds_files_of(dir: &Path, kind: Kind) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    let text = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
-    entries.flatten().map(|e| e.path()).any(|path| {
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let sql = name.ends_with(".sql");
+/// The entries directly in `dir`.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+/// Whether `dir` holds migrations named as `kind` names them.
+fn shaped(dir: &Path, kind: Kind) -> bool {
+    entries(dir).iter().any(|path| {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
         match kind {
             Kind::Diesel => path.join("up.sql").is_file(),
             Kind::Flyway => {
-                sql && name.starts_with('V')
+                name.ends_with(".sql")
+                    && name.starts_with('V')
                     && name[1..].starts_with(|c: char| c.is_ascii_digit())
                     && name.contains("__")
             }
-            Kind::Goose => sql && text(&path).lines().any(|l| l.starts_with("-- +goose Up")),
-            Kind::Dbmate => sql && text(&path).lines().any(|l| l.starts_with("-- migrate:up")),
-            Kind::Morph => sql && text(&path).starts_with("-- morph:nontransactional"),
-            _ => sql,
+            _ => name.ends_with(".sql"),
         }
     })
+}
+
+/// Whether `dir` holds migrations that only `kind` writes: named its way (diesel, Flyway), or
+/// marked its way inside (goose, dbmate, morph).
+fn marked(dir: &Path, kind: Kind) -> bool {
+    match kind {
+        Kind::Diesel | Kind::Flyway => shaped(dir, kind),
+        _ => entries(dir).iter().any(|path| {
+            path.extension().is_some_and(|e| e == "sql")
+                && std::fs::read_to_string(path)
+                    .is_ok_and(|text| sql_files::written_for(kind, &text))
+        }),
+    }
 }
 
 /// Where the migration files of a `kind` project in `dir` are: `dir` itself, or the
@@ -305,12 +314,8 @@ fn migrations_dir(dir: &Path, kind: Kind) -> PathBuf {
         Kind::Flyway => &["sql", "db/migration", "migrations"],
         _ => &["migrations"],
     };
-    if holds_files_of(dir, kind) {
-        return dir.to_path_buf();
-    }
-    nested
-        .iter()
-        .map(|n| dir.join(n))
-        .find(|d| holds_files_of(d, kind))
+    std::iter::once(dir.to_path_buf())
+        .chain(nested.iter().map(|n| dir.join(n)))
+        .find(|d| shaped(d, kind))
         .unwrap_or_else(|| dir.to_path_buf())
 }

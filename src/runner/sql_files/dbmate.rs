@@ -37,6 +37,7 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
                 line: section.line,
             }],
             transaction: section.transaction,
+            refusal: None,
         };
         migrations.push(Migration {
             id: version.clone(),
@@ -50,6 +51,11 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
         });
     }
     Ok(migrations)
+}
+
+/// Whether `line` is dbmate's `-- migrate:up` directive.
+pub(super) fn announces_up(line: &str) -> bool {
+    directive(line, "migrate:up").is_some()
 }
 
 /// A directive line: `-- migrate:up` at the start of a line, then options.

@@ -46,30 +46,30 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
                 ),
             ));
         }
-        // diesel reads a missing or unparsable metadata.toml as the default (a transaction),
-        // and a present one without the key as `false`, as its serde default.
+        // diesel reads a missing or unreadable metadata.toml (a key of the wrong type
+        // included) as its default, a transaction; a file without the key as `false`, the
+        // key's own serde default.
         let transaction = match std::fs::read_to_string(path.join("metadata.toml")) {
             Err(_) => true,
             Ok(text) => match text.parse::<toml::Table>() {
                 Err(_) => true,
-                Ok(table) => table
-                    .get("run_in_transaction")
-                    .and_then(toml::Value::as_bool)
-                    .unwrap_or(false),
+                Ok(table) => match table.get("run_in_transaction") {
+                    None => false,
+                    Some(value) => value.as_bool().unwrap_or(true),
+                },
             },
         };
         let script = |file: &str| -> Result<Script> {
             let sql = read(&path.join(file))?;
-            if sql.is_empty() {
-                return Err(malformed(
-                    dir,
-                    format!("{name}/{file}: diesel's EmptyMigration: the file is empty"),
-                ));
-            }
+            // diesel refuses an empty file when it comes to run it, not before.
+            let refusal = sql.is_empty().then(|| {
+                format!("{name}/{file} is empty, which diesel refuses to run (EmptyMigration)")
+            });
             Ok(Script {
                 file: format!("{name}/{file}"),
                 batches: vec![Batch::file(sql)],
                 transaction,
+                refusal,
             })
         };
         let has_down = path.join("down.sql").is_file();

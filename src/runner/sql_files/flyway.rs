@@ -32,7 +32,7 @@ fn parse_name(file: &str) -> Option<(char, String, String)> {
         .strip_suffix(".sql")
         .or_else(|| file.strip_suffix(".SQL"))?;
     let prefix = stem.chars().next()?;
-    let (version, description) = stem[1..].split_once("__")?;
+    let (version, description) = stem[prefix.len_utf8()..].split_once("__")?;
     Some((
         prefix,
         version.replace('_', "."),
@@ -44,7 +44,10 @@ fn parse_name(file: &str) -> Option<(char, String, String)> {
 fn version_key(version: &str) -> Option<Vec<u128>> {
     let mut parts = version
         .split('.')
-        .map(|p| p.parse::<u128>().ok())
+        .map(|p| {
+            let digits = !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| p.parse::<u128>().ok()).flatten()
+        })
         .collect::<Option<Vec<_>>>()?;
     while parts.len() > 1 && parts.last() == Some(&0) {
         parts.pop();
@@ -88,6 +91,18 @@ fn script(dir: &Path, file: &str) -> Result<(Script, i32)> {
         ));
     }
     let statements = split(&sql);
+    if let Some(copy) = statements
+        .iter()
+        .find(|s| s.starts_with(&["COPY"]) && s.keywords.iter().any(|k| k == "STDIN"))
+    {
+        return Err(malformed(
+            dir,
+            format!(
+                "{file}: migverify does not send Flyway's COPY … FROM STDIN data yet (line {})",
+                copy.line
+            ),
+        ));
+    }
     let configured = std::fs::read_to_string(dir.join(format!("{file}.conf")))
         .ok()
         .and_then(|conf| {
@@ -120,6 +135,7 @@ fn script(dir: &Path, file: &str) -> Result<(Script, i32)> {
             })
             .collect(),
         transaction,
+        refusal: None,
     };
     Ok((script, checksum(&sql)))
 }
@@ -200,6 +216,14 @@ fn checksum(text: &str) -> i32 {
     !crc as i32
 }
 
+/// Flyway's `AbbreviationUtils`: text longer than `limit` cut to `limit - 3` and `...`.
+fn abbreviated(text: &str, limit: usize) -> String {
+    match text.chars().count() > limit {
+        true => format!("{}...", text.chars().take(limit - 3).collect::<String>()),
+        false => text.to_string(),
+    }
+}
+
 impl Flyway {
     /// The history row Flyway appends for a script run (`success` false: it failed).
     fn history_row(
@@ -217,7 +241,7 @@ impl Flyway {
             "INSERT INTO \"{TABLE}\" (\"installed_rank\", \"version\", \"description\", \"type\", \"script\", \"checksum\", \"installed_by\", \"execution_time\", \"success\") \
              SELECT COALESCE(max(\"installed_rank\"), 0) + 1, {}, {}, '{kind}', {}, {}, current_user, {}, {success} FROM \"{TABLE}\"",
             literal(&migration.id),
-            literal(&migration.description),
+            literal(&abbreviated(&migration.description, 200)),
             literal(file),
             self.checksums.get(file).copied().unwrap_or_default(),
             took.as_millis(),

@@ -42,6 +42,7 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
                         .into_iter()
                         .collect(),
                     transaction: false,
+                    refusal: None,
                 })
             };
             Ok(Migration {
@@ -61,6 +62,7 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
                         file: format!("(no down file for {version})"),
                         batches: Vec::new(),
                         transaction: false,
+                        refusal: None,
                     },
                 }),
             })

@@ -24,11 +24,10 @@ const TABLE: &str = "goose_db_version";
 pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
     let mut migrations = Vec::new();
     for (file, path) in sql_files(dir)? {
+        // goose's `NumericComponent`: no `_` is "no filename separator '_' found".
         let version = file
             .split_once('_')
-            .map_or(file.trim_end_matches(".sql"), |(v, _)| v)
-            .parse::<i64>()
-            .ok()
+            .and_then(|(v, _)| v.parse::<i64>().ok())
             .filter(|v| *v >= 1)
             .ok_or_else(|| {
                 malformed(
@@ -45,6 +44,7 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
             file: file.clone(),
             batches,
             transaction,
+            refusal: None,
         };
         migrations.push(Migration {
             id: version.to_string(),
@@ -86,7 +86,7 @@ fn parse(sql: &str, up: bool) -> std::result::Result<(Vec<Batch>, bool), String>
         if state == State::Start && line.trim().is_empty() {
             continue;
         }
-        if line.trim().starts_with("--") && line.contains("+goose") {
+        if is_annotation(line) {
             match annotation(line)?.as_str() {
                 "up" if state == State::Start => {
                     state = State::Up;
@@ -120,11 +120,12 @@ fn parse(sql: &str, up: bool) -> std::result::Result<(Vec<Batch>, bool), String>
                     transaction = false;
                     continue;
                 }
-                "envsub on" | "envsub off" => {
+                "envsub on" => {
                     return Err(
                         "migverify does not expand `-- +goose ENVSUB ON` variables yet".into(),
                     )
                 }
+                "envsub off" => continue,
                 other => return Err(format!("unknown annotation: {other:?}")),
             }
         }
@@ -188,6 +189,15 @@ fn parse(sql: &str, up: bool) -> std::result::Result<(Vec<Batch>, bool), String>
         return Err(missing_semicolon(&buffer));
     }
     Ok((statements, transaction))
+}
+
+/// Whether `line` is goose's `-- +goose Up`, as goose reads annotations.
+pub(super) fn announces_up(line: &str) -> bool {
+    is_annotation(line) && annotation(line).is_ok_and(|a| a == "up")
+}
+
+fn is_annotation(line: &str) -> bool {
+    line.trim().starts_with("--") && line.contains("+goose")
 }
 
 fn annotation(line: &str) -> std::result::Result<String, String> {

@@ -54,6 +54,8 @@ pub(super) struct Script {
     pub batches: Vec<Batch>,
     /// Whether the tool runs the batches and records the move in one transaction.
     pub transaction: bool,
+    /// Why the tool would refuse to run it at all.
+    pub refusal: Option<String>,
 }
 
 /// SQL the tool sends as one query.
@@ -129,6 +131,17 @@ pub(super) trait Tool: Send + Sync {
         _transaction: bool,
     ) -> AfterFailure {
         AfterFailure::default()
+    }
+}
+
+/// Whether a migration file's text carries marks only `kind`'s files carry (goose's
+/// annotations, dbmate's directives, morph's marker).
+pub(super) fn written_for(kind: Kind, sql: &str) -> bool {
+    match kind {
+        Kind::Goose => sql.lines().any(goose::announces_up),
+        Kind::Dbmate => sql.lines().any(dbmate::announces_up),
+        Kind::Morph => sql.starts_with(morph::NONTRANSACTIONAL),
+        _ => false,
     }
 }
 
@@ -325,6 +338,9 @@ async fn run(
     direction: &Direction<'_>,
 ) -> Result<(), StepError> {
     let revision = migration.id.as_str();
+    if let Some(refusal) = &script.refusal {
+        return Err(failed(revision, refusal.clone()));
+    }
     let sql_failed = |e: sqlx::Error| failed(revision, crate::sql::describe_error(&e));
     let before = tool.record(migration, direction, Duration::ZERO).before;
     if !before.is_empty() {
@@ -349,6 +365,7 @@ async fn run(
                 batches: &script.batches,
                 failing: index,
                 completed,
+                position: error_position(&error, &batch.sql),
             };
             let mut message = ran.describe(
                 &script.file,
@@ -413,10 +430,12 @@ struct Ran<'a> {
     failing: usize,
     /// Statements of the failing batch that completed before it.
     completed: usize,
+    /// Where in the failing batch the server placed the error, as a byte offset.
+    position: Option<usize>,
 }
 
 impl Ran<'_> {
-    fn describe(&self, file: &str, error: &str, transaction: bool) -> String {
+    fn describe(&self, file: &str, error: &str, wrapped: bool) -> String {
         let statements: Vec<Vec<Statement>> = self
             .batches
             .iter()
@@ -425,13 +444,19 @@ impl Ran<'_> {
         let total: usize = statements.iter().map(Vec::len).sum();
         let before: usize = statements[..self.failing].iter().map(Vec::len).sum();
         let failing_batch = &statements[self.failing];
-        let at = before + self.completed;
-        let place = match failing_batch.get(self.completed) {
+        let completed = self.completed.min(failing_batch.len());
+        // PostgreSQL parses a whole query before it runs any of it: a syntax error in its fifth
+        // statement stops the first. Where the server says where the error is, that decides.
+        let culprit = self
+            .position
+            .and_then(|at| failing_batch.iter().position(|s| at <= s.span.end))
+            .unwrap_or(completed);
+        let place = match failing_batch.get(culprit) {
             Some(statement) => format!(
                 "{} (line {}: {})",
                 match total {
                     1 => "its only statement".to_string(),
-                    _ => format!("statement {} of {total}", at + 1),
+                    _ => format!("statement {} of {total}", before + culprit + 1),
                 },
                 self.batches[self.failing].line + statement.line - 1,
                 statement.summary()
@@ -441,25 +466,67 @@ impl Ran<'_> {
         // The server quotes the text near an error, line breaks and all.
         let error = error.split_whitespace().collect::<Vec<_>>().join(" ");
         let mut message = format!("{file} failed at {place}: {error}");
-        if at == 0 {
+        let ran = before + completed;
+        if ran == 0 {
             return message;
         }
-        // Each batch is one simple query: its statements run in one implicit transaction
-        // that a COMMIT among them ends early. Batches before the failing one completed.
-        let committed_in_failing = failing_batch[..self.completed]
-            .iter()
-            .rposition(Statement::commits)
-            .map_or(0, |i| i + 1);
-        let kept = match transaction {
-            true => 0,
-            false => before + committed_in_failing,
-        };
+        let kept = stays_applied(&statements, self.failing, completed, wrapped);
         message.push_str(&match kept {
-            0 => format!("; the {at} statement(s) before it were rolled back, so nothing of {file} stays applied"),
-            k if k == at => format!("; statements 1–{k} ran before it and stay applied: the migration is partly applied"),
-            k => format!("; statements 1–{at} ran before it, and 1–{k} stay applied (committed before the failure): the migration is partly applied"),
+            0 => format!("; the {ran} statement(s) that ran before it were rolled back, so nothing of {file} stays applied"),
+            k if k == ran => format!("; statements 1–{k} ran before it and stay applied: the migration is partly applied"),
+            k => format!("; statements 1–{ran} ran before it, and 1–{k} stay applied (committed before the failure): the migration is partly applied"),
         });
         message
+    }
+}
+
+/// How many of the statements that ran before a failure stay applied: those up to the last
+/// point their transaction committed. A batch is one simple query, whose statements outside a
+/// transaction block commit together as it ends; `wrapped`: the tool ran the script in a
+/// transaction of its own, which the failure rolls back.
+fn stays_applied(
+    statements: &[Vec<Statement>],
+    failing: usize,
+    completed: usize,
+    wrapped: bool,
+) -> usize {
+    let (mut ran, mut kept, mut in_block) = (0, 0, wrapped);
+    for (index, batch) in statements.iter().enumerate().take(failing + 1) {
+        let done = if index == failing {
+            &batch[..completed]
+        } else {
+            &batch[..]
+        };
+        for statement in done {
+            ran += 1;
+            if statement.commits() {
+                kept = ran;
+                in_block = false;
+            } else if statement.rolls_back() {
+                in_block = false;
+            } else if statement.begins() {
+                in_block = true;
+            }
+        }
+        if index < failing && !in_block {
+            kept = ran;
+        }
+    }
+    kept
+}
+
+/// The byte offset in `sql` where the server placed `error`, if it did.
+fn error_position(error: &sqlx::Error, sql: &str) -> Option<usize> {
+    let sqlx::Error::Database(database) = error else {
+        return None;
+    };
+    let postgres = database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    match postgres.position()? {
+        sqlx::postgres::PgErrorPosition::Original(character) => sql
+            .char_indices()
+            .nth(character.checked_sub(1)?)
+            .map(|(byte, _)| byte),
+        _ => None,
     }
 }
 
@@ -534,7 +601,11 @@ fn up_down_pairs(dir: &Path) -> Result<Vec<UpDown>> {
             down: None,
         });
         let twin = match up {
-            true => Some(std::mem::replace(&mut pair.up, file.clone())).filter(|t| !t.is_empty()),
+            true => {
+                // The up file's name is the migration's (morph records it).
+                pair.name = name.to_string();
+                Some(std::mem::replace(&mut pair.up, file.clone())).filter(|t| !t.is_empty())
+            }
             false => pair.down.replace(file.clone()),
         };
         if let Some(twin) = twin {

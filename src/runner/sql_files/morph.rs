@@ -21,6 +21,8 @@ pub(super) struct Morph;
 
 const TABLE: &str = "db_migrations";
 const LOCK_TABLE: &str = "db_lock";
+/// A file that starts with it, at its first byte, runs outside a transaction.
+pub(super) const NONTRANSACTIONAL: &str = "-- morph:nontransactional";
 
 pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
     let mut migrations = up_down_pairs(dir)?
@@ -36,7 +38,8 @@ pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
                 let sql = read(&dir.join(file))?;
                 Ok(Script {
                     file: file.to_string(),
-                    transaction: !sql.starts_with("-- morph:nontransactional"),
+                    transaction: !sql.starts_with(NONTRANSACTIONAL),
+                    refusal: None,
                     batches: vec![Batch::file(sql)],
                 })
             };

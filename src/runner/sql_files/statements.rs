@@ -11,6 +11,8 @@ pub struct Statement {
     pub text: String,
     /// The line of the file it starts on, from 1.
     pub line: usize,
+    /// Where its text starts in the file, and where the statement ends (its `;` or the end).
+    pub span: std::ops::Range<usize>,
     /// Its first keywords outside parentheses, upper-cased (at most `KEYWORDS`).
     pub keywords: Vec<String>,
 }
@@ -29,12 +31,32 @@ impl Statement {
         }
     }
 
-    /// Whether it ends the transaction it runs in (a COMMIT), so what ran before it stays.
+    /// Whether it ends the transaction it runs in for good (a COMMIT), so what ran before it
+    /// stays.
     pub fn commits(&self) -> bool {
         matches!(
             self.keywords.first().map(String::as_str),
             Some("COMMIT" | "END")
         ) || self.starts_with(&["PREPARE", "TRANSACTION"])
+    }
+
+    /// Whether it opens a transaction block.
+    pub fn begins(&self) -> bool {
+        self.keywords.len() == 1 && self.keywords[0] == "BEGIN"
+            || self.starts_with(&["BEGIN", "TRANSACTION"])
+            || self.starts_with(&["BEGIN", "WORK"])
+            || self.starts_with(&["BEGIN", "ISOLATION"])
+            || self.starts_with(&["BEGIN", "READ"])
+            || self.starts_with(&["START", "TRANSACTION"])
+    }
+
+    /// Whether it throws its transaction away.
+    pub fn rolls_back(&self) -> bool {
+        matches!(
+            self.keywords.first().map(String::as_str),
+            Some("ROLLBACK" | "ABORT")
+        ) && !self.starts_with(&["ROLLBACK", "TO"])
+            && !self.starts_with(&["ROLLBACK", "PREPARED"])
     }
 
     pub fn starts_with(&self, words: &[&str]) -> bool {
@@ -56,6 +78,7 @@ pub fn split(sql: &str) -> Vec<Statement> {
             statements.push(Statement {
                 text: sql[begin..end].trim_end().to_string(),
                 line: 1 + sql[..begin].matches('\n').count(),
+                span: begin..end,
                 keywords: std::mem::take(keywords),
             });
         }
@@ -114,7 +137,12 @@ pub fn split(sql: &str) -> Vec<Statement> {
                 if parens == 0 {
                     // A SQL-standard function body: its `;`s are inside the one statement.
                     match word.as_str() {
-                        "ATOMIC" if last_word == "BEGIN" => atomic_depth += 1,
+                        "ATOMIC"
+                            if last_word == "BEGIN"
+                                && keywords.first().is_some_and(|k| k == "CREATE") =>
+                        {
+                            atomic_depth += 1
+                        }
                         "CASE" if atomic_depth > 0 => atomic_depth += 1,
                         "END" if atomic_depth > 0 => atomic_depth -= 1,
                         _ => {}
