@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 
+use super::versions;
 use super::Batch;
 use super::{
     execute_all, literal, malformed, read, sql_files, Direction, Down, Migration, Record, Recorded,
@@ -165,28 +166,17 @@ impl Tool for Dbmate {
         connection: &mut PgConnection,
         _: &[Migration],
     ) -> sqlx::Result<Recorded> {
-        let applied = sqlx::query_scalar(&format!(
-            "select version from public.{TABLE} order by version desc"
-        ))
-        .fetch_all(connection)
-        .await?;
-        Ok(Recorded {
-            applied,
-            refusal: None,
-        })
+        let query = format!("select version from public.{TABLE} order by version desc");
+        versions(connection, &query).await
     }
 
     fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Record {
         let version = literal(&migration.id);
-        Record {
-            before: Vec::new(),
-            with: vec![match direction {
-                Direction::Up => format!("insert into public.{TABLE} (version) values ({version})"),
-                Direction::Down { .. } => {
-                    format!("delete from public.{TABLE} where version = {version}")
-                }
-            }],
-        }
+        Record::after(
+            direction,
+            format!("insert into public.{TABLE} (version) values ({version})"),
+            format!("delete from public.{TABLE} where version = {version}"),
+        )
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 
+use super::versions;
 use super::Batch;
 use super::{
     execute_all, literal, malformed, read, Direction, Down, Migration, Record, Recorded, Script,
@@ -121,29 +122,18 @@ impl Tool for Diesel {
         connection: &mut PgConnection,
         _: &[Migration],
     ) -> sqlx::Result<Recorded> {
-        let applied = sqlx::query_scalar(&format!(
+        let query = format!(
             "SELECT \"{TABLE}\".\"version\" FROM \"{TABLE}\" ORDER BY \"{TABLE}\".\"version\" DESC"
-        ))
-        .fetch_all(connection)
-        .await?;
-        Ok(Recorded {
-            applied,
-            refusal: None,
-        })
+        );
+        versions(connection, &query).await
     }
 
     fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Record {
         let version = literal(&migration.id);
-        Record {
-            before: Vec::new(),
-            with: vec![match direction {
-                Direction::Up => {
-                    format!("INSERT INTO \"{TABLE}\" (\"version\") VALUES ({version})")
-                }
-                Direction::Down { .. } => {
-                    format!("DELETE FROM \"{TABLE}\" WHERE (\"{TABLE}\".\"version\" = {version})")
-                }
-            }],
-        }
+        Record::after(
+            direction,
+            format!("INSERT INTO \"{TABLE}\" (\"version\") VALUES ({version})"),
+            format!("DELETE FROM \"{TABLE}\" WHERE (\"{TABLE}\".\"version\" = {version})"),
+        )
     }
 }

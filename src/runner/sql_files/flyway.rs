@@ -11,10 +11,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 
+use super::create_unless_exists;
 use super::statements::{split, Statement};
 use super::{
-    execute_all, literal, malformed, read, sql_files, AfterFailure, Batch, Direction, Down,
-    Migration, Record, Recorded, Script, Tool,
+    literal, malformed, read, sql_files, AfterFailure, Batch, Direction, Down, Migration, Record,
+    Recorded, Script, Tool,
 };
 use crate::runner::error::Result;
 use crate::runner::Kind;
@@ -260,17 +261,8 @@ impl Tool for Flyway {
     }
 
     async fn ensure(&self, connection: &mut PgConnection) -> sqlx::Result<()> {
-        let exists: bool =
-            sqlx::query_scalar(&format!("SELECT to_regclass('{TABLE}') IS NOT NULL"))
-                .fetch_one(&mut *connection)
-                .await?;
-        if exists {
-            return Ok(());
-        }
-        execute_all(
-            connection,
-            &[format!(
-                "CREATE TABLE \"{TABLE}\" (
+        let ddl = format!(
+            "CREATE TABLE \"{TABLE}\" (
     \"installed_rank\" INT NOT NULL,
     \"version\" VARCHAR(50),
     \"description\" VARCHAR(200) NOT NULL,
@@ -284,9 +276,8 @@ impl Tool for Flyway {
 );
 ALTER TABLE \"{TABLE}\" ADD CONSTRAINT \"{TABLE}_pk\" PRIMARY KEY (\"installed_rank\");
 CREATE INDEX \"{TABLE}_s_idx\" ON \"{TABLE}\" (\"success\");"
-            )],
-        )
-        .await
+        );
+        create_unless_exists(connection, TABLE, ddl).await
     }
 
     async fn recorded(
@@ -316,8 +307,8 @@ CREATE INDEX \"{TABLE}_s_idx\" ON \"{TABLE}\" (\"success\");"
 
     fn record(&self, migration: &Migration, direction: &Direction, took: Duration) -> Record {
         Record {
-            before: Vec::new(),
             with: vec![self.history_row(migration, direction, took, true)],
+            ..Record::default()
         }
     }
 

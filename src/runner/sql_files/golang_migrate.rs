@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnection;
 
 use super::Batch;
 use super::{
-    execute_all, read, up_down_pairs, AfterFailure, Direction, Down, Migration, Record, Recorded,
+    execute_all, up_down_migrations, AfterFailure, Direction, Down, Migration, Record, Recorded,
     Script, Tool,
 };
 use crate::runner::error::Result;
@@ -22,52 +22,23 @@ pub(super) struct GolangMigrate;
 const TABLE: &str = "schema_migrations";
 
 pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
-    up_down_pairs(dir)?
-        .into_iter()
-        .map(|pair| {
-            let super::UpDown {
-                version,
-                name,
-                up,
-                down,
-            } = pair;
-            let script = |file: &str| -> Result<Script> {
-                let sql = read(&dir.join(file))?;
-                Ok(Script {
-                    file: file.to_string(),
-                    // A file of only whitespace is not sent; the version still moves.
-                    batches: Some(sql)
-                        .filter(|s| !s.trim().is_empty())
-                        .map(Batch::file)
-                        .into_iter()
-                        .collect(),
-                    transaction: false,
-                    refusal: None,
-                })
-            };
-            Ok(Migration {
-                // The version is parsed as a number: `0001` is recorded as 1.
-                id: version.parse::<u64>().expect("digits").to_string(),
-                description: name,
-                files: [Some(up.clone()), down.clone()]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-                up: script(&up)?,
-                // A missing down file is an empty migration to golang-migrate: the version
-                // moves and nothing runs.
-                down: Down::Script(match &down {
-                    Some(down) => script(down)?,
-                    None => Script {
-                        file: format!("(no down file for {version})"),
-                        batches: Vec::new(),
-                        transaction: false,
-                        refusal: None,
-                    },
-                }),
-            })
-        })
-        .collect()
+    let script = |file: &str, batches: Vec<Batch>| Script {
+        file: file.to_string(),
+        batches,
+        transaction: false,
+        refusal: None,
+    };
+    up_down_migrations(
+        dir,
+        // A file of only whitespace is not sent; the version still moves.
+        |file, sql| {
+            let sent = Some(sql).filter(|s| !s.trim().is_empty());
+            script(file, sent.map(Batch::file).into_iter().collect())
+        },
+        // A missing down file is an empty migration to golang-migrate: the version moves and
+        // nothing runs.
+        |version| Down::Script(script(&format!("(no down file for {version})"), Vec::new())),
+    )
 }
 
 /// `SetVersion`: the table holds the one current version, or nothing at the empty database.

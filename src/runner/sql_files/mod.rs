@@ -98,6 +98,19 @@ pub(super) struct Record {
     pub with: Vec<String>,
 }
 
+impl Record {
+    /// One statement after the script, `up` or `down` as the move goes.
+    fn after(direction: &Direction, up: String, down: String) -> Record {
+        Record {
+            before: Vec::new(),
+            with: vec![match direction {
+                Direction::Up => up,
+                Direction::Down { .. } => down,
+            }],
+        }
+    }
+}
+
 /// What a tool writes after a script failed, and what that leaves for the next run.
 #[derive(Default)]
 pub(super) struct AfterFailure {
@@ -236,12 +249,13 @@ impl SqlFileRunner {
                 previous: index.checked_sub(1).map(|i| &self.migrations[i]),
             },
         };
-        let connection = connect(&mut self.connection, self.tool.as_ref(), database).await?;
-        let recorded = self
-            .tool
-            .recorded(connection, &self.migrations)
-            .await
-            .map_err(|e| StepError::Connection(crate::sql::describe_error(&e)))?;
+        let (connection, recorded) = books(
+            &mut self.connection,
+            self.tool.as_ref(),
+            &self.migrations,
+            database,
+        )
+        .await?;
         if let Some(refusal) = recorded.refusal {
             return Err(failed(id, refusal));
         }
@@ -276,12 +290,13 @@ impl Runner for SqlFileRunner {
     }
 
     async fn current(&mut self, database: &PgConnectOptions) -> Result<Vec<String>, StepError> {
-        let connection = connect(&mut self.connection, self.tool.as_ref(), database).await?;
-        let recorded = self
-            .tool
-            .recorded(connection, &self.migrations)
-            .await
-            .map_err(|e| StepError::Connection(crate::sql::describe_error(&e)))?;
+        let (_, recorded) = books(
+            &mut self.connection,
+            self.tool.as_ref(),
+            &self.migrations,
+            database,
+        )
+        .await?;
         // The head is the last applied version in the tool's order; every history is a line.
         Ok(self
             .migrations
@@ -327,6 +342,46 @@ async fn connect<'c>(
         }
     }
     Ok(kept.to(database).await?.0)
+}
+
+/// The kept connection and what the tool's books say on it.
+async fn books<'c>(
+    kept: &'c mut KeptConnection,
+    tool: &dyn Tool,
+    migrations: &[Migration],
+    database: &PgConnectOptions,
+) -> Result<(&'c mut PgConnection, Recorded), StepError> {
+    let connection = connect(kept, tool, database).await?;
+    let recorded = tool
+        .recorded(&mut *connection, migrations)
+        .await
+        .map_err(|e| StepError::Connection(crate::sql::describe_error(&e)))?;
+    Ok((connection, recorded))
+}
+
+/// The versions a query of the bookkeeping table lists, as text: the books of a tool whose
+/// table holds one row per applied version.
+async fn versions(connection: &mut PgConnection, query: &str) -> sqlx::Result<Recorded> {
+    Ok(Recorded {
+        applied: sqlx::query_scalar(query).fetch_all(connection).await?,
+        refusal: None,
+    })
+}
+
+/// Runs `ddl` unless `table` exists: the tools that look before they create.
+async fn create_unless_exists(
+    connection: &mut PgConnection,
+    table: &str,
+    ddl: String,
+) -> sqlx::Result<()> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(table)
+        .fetch_one(&mut *connection)
+        .await?;
+    match exists {
+        true => Ok(()),
+        false => execute_all(connection, &[ddl]).await,
+    }
 }
 
 /// Runs one script and records the move, the way the tool does.
@@ -568,10 +623,40 @@ fn read(path: &Path) -> Result<String> {
     })
 }
 
+/// The migrations of a `{version}_{name}.up.sql`/`.down.sql` project: `script` makes each
+/// file's script of its name and text, and `missing` stands for a down file that is not there.
+/// Ids are the versions as numbers, as golang-migrate and morph parse them (`0001` is 1).
+fn up_down_migrations(
+    dir: &Path,
+    script: impl Fn(&str, String) -> Script,
+    missing: impl Fn(&str) -> Down,
+) -> Result<Vec<Migration>> {
+    let read_script = |file: &str| Ok::<_, RunnerError>(script(file, read(&dir.join(file))?));
+    up_down_pairs(dir)?
+        .into_iter()
+        .map(|pair| {
+            Ok(Migration {
+                id: pair.number.to_string(),
+                files: [Some(pair.up.clone()), pair.down.clone()]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                up: read_script(&pair.up)?,
+                down: match &pair.down {
+                    Some(down) => Down::Script(read_script(down)?),
+                    None => missing(&pair.version),
+                },
+                description: pair.name,
+            })
+        })
+        .collect()
+}
+
 /// A version's `{version}_{name}.up.sql` and `.down.sql`.
 struct UpDown {
-    /// The version as written (`0001`).
+    /// The version as written (`0001`), and as a number.
     version: String,
+    number: u64,
     name: String,
     up: String,
     down: Option<String>,
@@ -596,6 +681,7 @@ fn up_down_pairs(dir: &Path) -> Result<Vec<UpDown>> {
         };
         let pair = pairs.entry(number).or_insert_with(|| UpDown {
             version: version.to_string(),
+            number,
             name: name.to_string(),
             up: String::new(),
             down: None,

@@ -11,8 +11,8 @@ use sqlx::postgres::PgConnection;
 
 use super::Batch;
 use super::{
-    execute_all, literal, read, up_down_pairs, Direction, Down, Migration, Record, Recorded,
-    Script, Tool,
+    execute_all, literal, up_down_migrations, Direction, Down, Migration, Record, Recorded, Script,
+    Tool,
 };
 use crate::runner::error::Result;
 use crate::runner::Kind;
@@ -25,39 +25,16 @@ const LOCK_TABLE: &str = "db_lock";
 pub(super) const NONTRANSACTIONAL: &str = "-- morph:nontransactional";
 
 pub(super) fn discover(dir: &Path) -> Result<Vec<Migration>> {
-    let mut migrations = up_down_pairs(dir)?
-        .into_iter()
-        .map(|pair| {
-            let super::UpDown {
-                version,
-                name,
-                up,
-                down,
-            } = pair;
-            let script = |file: &str| -> Result<Script> {
-                let sql = read(&dir.join(file))?;
-                Ok(Script {
-                    file: file.to_string(),
-                    transaction: !sql.starts_with(NONTRANSACTIONAL),
-                    refusal: None,
-                    batches: vec![Batch::file(sql)],
-                })
-            };
-            Ok(Migration {
-                id: version.parse::<u64>().expect("digits").to_string(),
-                files: [Some(up.clone()), down.clone()]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-                up: script(&up)?,
-                down: match &down {
-                    Some(down) => Down::Script(script(down)?),
-                    None => Down::Missing,
-                },
-                description: name,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let mut migrations = up_down_migrations(
+        dir,
+        |file, sql| Script {
+            file: file.to_string(),
+            transaction: !sql.starts_with(NONTRANSACTIONAL),
+            refusal: None,
+            batches: vec![Batch::file(sql)],
+        },
+        |_| Down::Missing,
+    )?;
     // morph sorts by the up file's name as text: `10_` before `2_`.
     migrations.sort_by(|a, b| a.files[0].cmp(&b.files[0]));
     Ok(migrations)
@@ -106,16 +83,10 @@ impl Tool for Morph {
 
     fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Record {
         let (version, name) = (stored_version(migration), literal(&migration.description));
-        Record {
-            before: Vec::new(),
-            with: vec![match direction {
-                Direction::Up => {
-                    format!("INSERT INTO {TABLE} (version, name) VALUES ({version}, {name})")
-                }
-                Direction::Down { .. } => {
-                    format!("DELETE FROM {TABLE} WHERE (Version={version} AND NAME={name})")
-                }
-            }],
-        }
+        Record::after(
+            direction,
+            format!("INSERT INTO {TABLE} (version, name) VALUES ({version}, {name})"),
+            format!("DELETE FROM {TABLE} WHERE (Version={version} AND NAME={name})"),
+        )
     }
 }
