@@ -505,3 +505,34 @@ fn kinds_are_detected_as_their_tools_read_their_marks() {
     let signed = project(&[("V+1__a.sql", "SELECT 1;\n"), ("V2__b.sql", "SELECT 1;\n")]);
     listed(&signed).assert_one_sentence(2, "V+1__a.sql: Flyway versions are numbers");
 }
+
+#[test]
+fn a_syntax_error_at_the_end_of_a_file_names_its_last_statement() {
+    let dir = project(&[("1_tables.up.sql", "CREATE TABLE a (id int);\nSELECT 1 +\n")]);
+    let sandbox = Sandbox::new();
+    let path = dir.path().display().to_string();
+    let run = sandbox.run(&[
+        "cycle", "-m", &path, "--kind", "morph", "--rows", "0", "--format", "json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.output());
+    assert_eq!(
+        step_errors(&run.json()),
+        ["1 failed: 1_tables.up.sql failed at statement 2 of 2 (line 2: SELECT 1 +): syntax error at end of input"]
+    );
+}
+
+#[test]
+fn a_stray_sql_file_at_the_root_does_not_hide_a_goose_project_below_it() {
+    let dir = project(&[("schema.sql", "CREATE TABLE a (id int);\n")]);
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    std::fs::write(
+        dir.path().join("migrations/00001_a.sql"),
+        "-- +goose Up\nCREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n",
+    )
+    .unwrap();
+    let sandbox = Sandbox::new();
+    let path = dir.path().display().to_string();
+    let run = sandbox.run(&["cycle", "-m", &path, "--rows", "0", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.output());
+    assert_eq!(run.json()["kind"], "goose");
+}

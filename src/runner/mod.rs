@@ -314,8 +314,13 @@ fn migrations_dir(dir: &Path, kind: Kind) -> PathBuf {
         Kind::Flyway => &["sql", "db/migration", "migrations"],
         _ => &["migrations"],
     };
-    std::iter::once(dir.to_path_buf())
+    let candidates: Vec<PathBuf> = std::iter::once(dir.to_path_buf())
         .chain(nested.iter().map(|n| dir.join(n)))
-        .find(|d| shaped(d, kind))
+        .collect();
+    // Marked first: a stray schema.sql at the root must not hide a goose project below it.
+    let found = candidates.iter().find(|d| marked(d, kind));
+    found
+        .or_else(|| candidates.iter().find(|d| shaped(d, kind)))
+        .cloned()
         .unwrap_or_else(|| dir.to_path_buf())
 }

@@ -134,7 +134,7 @@ fn parse(sql: &str, up: bool) -> std::result::Result<(Vec<Batch>, bool), String>
             continue;
         }
         if !matches!(state, State::EndUp | State::EndDown) {
-            if buffer.is_empty() {
+            if buffer.trim().is_empty() {
                 start = number;
             }
             buffer.push_str(line);

@@ -23,7 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use super::error::{Result, RunnerError};
 use super::kept_connection::KeptConnection;
 use super::{Kind, Revision, Revisions, Runner, StepError};
-use statements::Statement;
+use statements::{BlockEnd, Statement};
 
 /// One version of a SQL-file project.
 #[derive(Debug, Clone)]
@@ -412,9 +412,9 @@ async fn run(
     for (index, batch) in script.batches.iter().enumerate() {
         if let Err((completed, error)) = run_batch(connection, &batch.sql).await {
             let after = tool.after_failure(migration, direction, script.transaction);
-            if script.transaction {
-                let _ = execute_all(connection, &["ROLLBACK".to_string()]).await;
-            }
+            // The tool's transaction, or one the script opened itself, ends with the failure
+            // (outside one, ROLLBACK only warns).
+            let _ = execute_all(connection, &["ROLLBACK".to_string()]).await;
             let _ = execute_all(connection, &after.statements).await;
             let ran = Ran {
                 batches: &script.batches,
@@ -502,10 +502,13 @@ impl Ran<'_> {
         let completed = self.completed.min(failing_batch.len());
         // PostgreSQL parses a whole query before it runs any of it: a syntax error in its fifth
         // statement stops the first. Where the server says where the error is, that decides.
-        let culprit = self
-            .position
-            .and_then(|at| failing_batch.iter().position(|s| at <= s.span.end))
-            .unwrap_or(completed);
+        let culprit = match self.position {
+            Some(at) => failing_batch
+                .iter()
+                .position(|s| at <= s.span.end)
+                .unwrap_or(failing_batch.len().saturating_sub(1)),
+            None => completed,
+        };
         let place = match failing_batch.get(culprit) {
             Some(statement) => format!(
                 "{} (line {}: {})",
@@ -546,6 +549,9 @@ fn stays_applied(
     wrapped: bool,
 ) -> usize {
     let (mut ran, mut kept, mut in_block) = (0, 0, wrapped);
+    // Counted as a prefix: once a ROLLBACK threw statements away, later commits are not
+    // claimed either.
+    let mut whole = true;
     for (index, batch) in statements.iter().enumerate().take(failing + 1) {
         let done = if index == failing {
             &batch[..completed]
@@ -554,16 +560,20 @@ fn stays_applied(
         };
         for statement in done {
             ran += 1;
-            if statement.commits() {
-                kept = ran;
-                in_block = false;
-            } else if statement.rolls_back() {
-                in_block = false;
-            } else if statement.begins() {
-                in_block = true;
+            match statement.ends_block() {
+                Some(BlockEnd::Commit { chained }) => {
+                    kept = if whole { ran } else { kept };
+                    in_block = chained;
+                }
+                Some(BlockEnd::Discard) => {
+                    whole &= !in_block;
+                    in_block = false;
+                }
+                None if statement.begins() => in_block = true,
+                None => {}
             }
         }
-        if index < failing && !in_block {
+        if index < failing && !in_block && whole {
             kept = ran;
         }
     }
@@ -577,10 +587,12 @@ fn error_position(error: &sqlx::Error, sql: &str) -> Option<usize> {
     };
     let postgres = database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
     match postgres.position()? {
+        // One past the last character: "at end of input".
         sqlx::postgres::PgErrorPosition::Original(character) => sql
             .char_indices()
-            .nth(character.checked_sub(1)?)
-            .map(|(byte, _)| byte),
+            .map(|(byte, _)| byte)
+            .chain([sql.len()])
+            .nth(character.checked_sub(1)?),
         _ => None,
     }
 }
@@ -708,4 +720,47 @@ fn up_down_pairs(dir: &Path) -> Result<Vec<UpDown>> {
         ));
     }
     Ok(pairs.into_values().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kept(batches: &[&str], failing: usize, completed: usize, wrapped: bool) -> usize {
+        let statements: Vec<Vec<Statement>> =
+            batches.iter().map(|b| statements::split(b)).collect();
+        stays_applied(&statements, failing, completed, wrapped)
+    }
+
+    #[test]
+    fn what_stays_applied_follows_the_transaction_blocks_that_ran() {
+        // One file sent whole: its own COMMIT keeps what came before it.
+        let file = ["CREATE TABLE a (); COMMIT; CREATE TABLE b (); SELECT 1/0"];
+        assert_eq!(kept(&file, 0, 3, false), 2);
+        // The tool's transaction: the same COMMIT ends it, so the first table stays too.
+        assert_eq!(kept(&file, 0, 3, true), 2);
+        // Statements sent one at a time outside a transaction commit one by one.
+        let one_by_one = ["CREATE TABLE a ()", "CREATE TABLE b ()", "SELECT 1/0"];
+        assert_eq!(kept(&one_by_one, 2, 0, false), 2);
+        assert_eq!(kept(&one_by_one, 2, 0, true), 0);
+        // A block the script opened itself is lost with the failure; a ROLLBACK before it
+        // stops the count, as what it threw away lies inside the prefix.
+        let blocks = [
+            "CREATE TABLE a ()",
+            "BEGIN",
+            "CREATE TABLE b ()",
+            "SELECT 1/0",
+        ];
+        assert_eq!(kept(&blocks, 3, 0, false), 1);
+        let rolled = [
+            "BEGIN",
+            "CREATE TABLE a ()",
+            "ROLLBACK",
+            "CREATE TABLE b ()",
+            "SELECT 1/0",
+        ];
+        assert_eq!(kept(&rolled, 4, 0, false), 0);
+        let chained = ["BEGIN; CREATE TABLE a (); COMMIT AND CHAIN; CREATE TABLE b (); SELECT 1/0"];
+        assert_eq!(kept(&chained, 0, 4, false), 3);
+    }
 }

@@ -17,6 +17,15 @@ pub struct Statement {
     pub keywords: Vec<String>,
 }
 
+/// How a statement ends the transaction block it runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockEnd {
+    /// Its work is committed; `chained`: a new block opens at once (AND CHAIN).
+    Commit { chained: bool },
+    /// Its work is thrown away (ROLLBACK), or not applied (PREPARE TRANSACTION).
+    Discard,
+}
+
 /// How many leading keywords are kept: enough for Flyway's longest test of whether a
 /// statement can run in a transaction.
 const KEYWORDS: usize = 10;
@@ -31,32 +40,32 @@ impl Statement {
         }
     }
 
-    /// Whether it ends the transaction it runs in for good (a COMMIT), so what ran before it
-    /// stays.
-    pub fn commits(&self) -> bool {
-        matches!(
-            self.keywords.first().map(String::as_str),
-            Some("COMMIT" | "END")
-        ) || self.starts_with(&["PREPARE", "TRANSACTION"])
-    }
-
-    /// Whether it opens a transaction block.
-    pub fn begins(&self) -> bool {
-        self.keywords.len() == 1 && self.keywords[0] == "BEGIN"
-            || self.starts_with(&["BEGIN", "TRANSACTION"])
-            || self.starts_with(&["BEGIN", "WORK"])
-            || self.starts_with(&["BEGIN", "ISOLATION"])
-            || self.starts_with(&["BEGIN", "READ"])
-            || self.starts_with(&["START", "TRANSACTION"])
-    }
-
-    /// Whether it throws its transaction away.
-    pub fn rolls_back(&self) -> bool {
-        matches!(
-            self.keywords.first().map(String::as_str),
+    /// How it ends the transaction block it runs in, if it does.
+    pub fn ends_block(&self) -> Option<BlockEnd> {
+        match self.keywords.first().map(String::as_str) {
+            Some("COMMIT" | "END") => Some(BlockEnd::Commit {
+                chained: self.keywords.iter().any(|k| k == "CHAIN")
+                    && !self.keywords.iter().any(|k| k == "NO"),
+            }),
+            // A prepared transaction's work is not applied until COMMIT PREPARED.
+            Some("PREPARE") if self.starts_with(&["PREPARE", "TRANSACTION"]) => {
+                Some(BlockEnd::Discard)
+            }
             Some("ROLLBACK" | "ABORT")
-        ) && !self.starts_with(&["ROLLBACK", "TO"])
-            && !self.starts_with(&["ROLLBACK", "PREPARED"])
+                if !self.starts_with(&["ROLLBACK", "TO"])
+                    && !self.starts_with(&["ROLLBACK", "PREPARED"]) =>
+            {
+                Some(BlockEnd::Discard)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether it opens a transaction block: a statement that starts with BEGIN (other than a
+    /// function's BEGIN ATOMIC, which never starts one) or START TRANSACTION.
+    pub fn begins(&self) -> bool {
+        self.starts_with(&["BEGIN"]) && !self.starts_with(&["BEGIN", "ATOMIC"])
+            || self.starts_with(&["START", "TRANSACTION"])
     }
 
     pub fn starts_with(&self, words: &[&str]) -> bool {
@@ -265,8 +274,18 @@ mod tests {
     fn transaction_control_and_keywords_are_read() {
         let statements = split("begin;\ninsert into t values (1);\ncommit;\nCREATE UNIQUE INDEX CONCURRENTLY i ON t (a)");
         assert_eq!(texts("a;;b"), vec!["a", "b"]);
-        assert!(statements[2].commits());
-        assert!(!statements[0].commits());
+        assert_eq!(
+            statements[2].ends_block(),
+            Some(BlockEnd::Commit { chained: false })
+        );
+        assert!(statements[0].begins() && statements[0].ends_block().is_none());
+        let chained = split("COMMIT AND CHAIN; ROLLBACK TO SAVEPOINT s; BEGIN DEFERRABLE");
+        assert_eq!(
+            chained[0].ends_block(),
+            Some(BlockEnd::Commit { chained: true })
+        );
+        assert_eq!(chained[1].ends_block(), None);
+        assert!(chained[2].begins());
         assert!(statements[3].starts_with(&["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY"]));
         assert_eq!(
             statements[3].summary(),
