@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnection;
 use super::versions;
 use super::Batch;
 use super::{
-    execute_all, literal, malformed, read, sql_files, Direction, Down, Migration, Record, Recorded,
+    either, execute_all, literal, malformed, read, sql_files, Direction, Down, Migration, Recorded,
     Script, Tool,
 };
 use crate::runner::error::Result;
@@ -170,9 +170,9 @@ impl Tool for Dbmate {
         versions(connection, &query).await
     }
 
-    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Record {
+    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Vec<String> {
         let version = literal(&migration.id);
-        Record::after(
+        either(
             direction,
             format!("insert into public.{TABLE} (version) values ({version})"),
             format!("delete from public.{TABLE} where version = {version}"),

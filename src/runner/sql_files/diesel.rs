@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnection;
 use super::versions;
 use super::Batch;
 use super::{
-    execute_all, literal, malformed, read, Direction, Down, Migration, Record, Recorded, Script,
+    either, execute_all, literal, malformed, read, Direction, Down, Migration, Recorded, Script,
     Tool,
 };
 use crate::runner::error::Result;
@@ -128,9 +128,9 @@ impl Tool for Diesel {
         versions(connection, &query).await
     }
 
-    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Record {
+    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Vec<String> {
         let version = literal(&migration.id);
-        Record::after(
+        either(
             direction,
             format!("INSERT INTO \"{TABLE}\" (\"version\") VALUES ({version})"),
             format!("DELETE FROM \"{TABLE}\" WHERE (\"{TABLE}\".\"version\" = {version})"),

@@ -14,8 +14,8 @@ use sqlx::postgres::PgConnection;
 use super::create_unless_exists;
 use super::statements::{split, Statement};
 use super::{
-    literal, malformed, read, sql_files, AfterFailure, Batch, Direction, Down, Migration, Record,
-    Recorded, Script, Tool,
+    literal, malformed, read, sql_files, AfterFailure, Batch, Direction, Down, Migration, Recorded,
+    Script, Tool,
 };
 use crate::runner::error::Result;
 use crate::runner::Kind;
@@ -305,11 +305,8 @@ CREATE INDEX \"{TABLE}_s_idx\" ON \"{TABLE}\" (\"success\");"
         })
     }
 
-    fn record(&self, migration: &Migration, direction: &Direction, took: Duration) -> Record {
-        Record {
-            with: vec![self.history_row(migration, direction, took, true)],
-            ..Record::default()
-        }
+    fn record(&self, migration: &Migration, direction: &Direction, took: Duration) -> Vec<String> {
+        vec![self.history_row(migration, direction, took, true)]
     }
 
     /// A script outside a transaction cannot be rolled back: Flyway records it failed, and

@@ -11,8 +11,8 @@ use sqlx::postgres::PgConnection;
 
 use super::Batch;
 use super::{
-    execute_all, up_down_migrations, AfterFailure, Direction, Down, Migration, Record, Recorded,
-    Script, Tool,
+    execute_all, up_down_migrations, AfterFailure, Direction, Down, Migration, Recorded, Script,
+    Tool,
 };
 use crate::runner::error::Result;
 use crate::runner::Kind;
@@ -98,12 +98,12 @@ impl Tool for GolangMigrate {
         })
     }
 
-    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Record {
-        let version = target(migration, direction);
-        Record {
-            before: set_version(version, true),
-            with: set_version(version, false),
-        }
+    fn mark_before(&self, migration: &Migration, direction: &Direction) -> Vec<String> {
+        set_version(target(migration, direction), true)
+    }
+
+    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Vec<String> {
+        set_version(target(migration, direction), false)
     }
 
     fn after_failure(

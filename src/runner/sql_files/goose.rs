@@ -10,9 +10,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgConnection;
 
-use super::{create_unless_exists, versions};
+use super::{create_unless_exists, either, versions};
 use super::{
-    malformed, read, sql_files, Batch, Direction, Down, Migration, Record, Recorded, Script, Tool,
+    malformed, read, sql_files, Batch, Direction, Down, Migration, Recorded, Script, Tool,
 };
 use crate::runner::error::Result;
 use crate::runner::Kind;
@@ -262,9 +262,9 @@ COMMIT"
         versions(connection, &query).await
     }
 
-    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Record {
+    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Vec<String> {
         let version = &migration.id;
-        Record::after(
+        either(
             direction,
             format!("INSERT INTO {TABLE} (version_id, is_applied) VALUES ({version}, true)"),
             format!("DELETE FROM {TABLE} WHERE version_id={version}"),

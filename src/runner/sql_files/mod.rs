@@ -89,26 +89,12 @@ pub(super) struct Recorded {
     pub refusal: Option<String>,
 }
 
-/// The statements that record one move, as the tool writes them.
-#[derive(Default)]
-pub(super) struct Record {
-    /// In a transaction of their own, before the script runs (golang-migrate's dirty mark).
-    pub before: Vec<String>,
-    /// After the script: in its transaction when it has one, else on their own.
-    pub with: Vec<String>,
-}
-
-impl Record {
-    /// One statement after the script, `up` or `down` as the move goes.
-    fn after(direction: &Direction, up: String, down: String) -> Record {
-        Record {
-            before: Vec::new(),
-            with: vec![match direction {
-                Direction::Up => up,
-                Direction::Down { .. } => down,
-            }],
-        }
-    }
+/// The one statement that records a move: `up` or `down` as the move goes.
+fn either(direction: &Direction, up: String, down: String) -> Vec<String> {
+    vec![match direction {
+        Direction::Up => up,
+        Direction::Down { .. } => down,
+    }]
 }
 
 /// What a tool writes after a script failed, and what that leaves for the next run.
@@ -134,7 +120,15 @@ pub(super) trait Tool: Send + Sync {
         migrations: &[Migration],
     ) -> sqlx::Result<Recorded>;
 
-    fn record(&self, migration: &Migration, direction: &Direction, took: Duration) -> Record;
+    /// What the tool writes in a transaction of its own before the script runs
+    /// (golang-migrate's dirty mark).
+    fn mark_before(&self, _migration: &Migration, _direction: &Direction) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The statements that record the move after the script: in its transaction when it has
+    /// one, else on their own.
+    fn record(&self, migration: &Migration, direction: &Direction, took: Duration) -> Vec<String>;
 
     /// After a script failed (`transaction`: it ran in one, now rolled back).
     fn after_failure(
@@ -397,7 +391,7 @@ async fn run(
         return Err(failed(revision, refusal.clone()));
     }
     let sql_failed = |e: sqlx::Error| failed(revision, crate::sql::describe_error(&e));
-    let before = tool.record(migration, direction, Duration::ZERO).before;
+    let before = tool.mark_before(migration, direction);
     if !before.is_empty() {
         execute_all(connection, &in_transaction(&before))
             .await
@@ -405,7 +399,7 @@ async fn run(
     }
     let started = Instant::now();
     if script.transaction {
-        execute_all(connection, &["BEGIN".to_string()])
+        execute_all(connection, &["BEGIN"])
             .await
             .map_err(sql_failed)?;
     }
@@ -414,7 +408,7 @@ async fn run(
             let after = tool.after_failure(migration, direction, script.transaction);
             // The tool's transaction, or one the script opened itself, ends with the failure
             // (outside one, ROLLBACK only warns).
-            let _ = execute_all(connection, &["ROLLBACK".to_string()]).await;
+            let _ = execute_all(connection, &["ROLLBACK"]).await;
             let _ = execute_all(connection, &after.statements).await;
             let ran = Ran {
                 batches: &script.batches,
@@ -433,13 +427,13 @@ async fn run(
             return Err(failed(revision, message));
         }
     }
-    let mut with = tool.record(migration, direction, started.elapsed()).with;
+    let mut with = tool.record(migration, direction, started.elapsed());
     if !script.transaction && with.len() > 1 {
         with = in_transaction(&with);
     }
     execute_all(connection, &with).await.map_err(sql_failed)?;
     if script.transaction {
-        execute_all(connection, &["COMMIT".to_string()])
+        execute_all(connection, &["COMMIT"])
             .await
             .map_err(sql_failed)?;
     }
@@ -464,9 +458,12 @@ async fn run_batch(
     }
 }
 
-async fn execute_all(connection: &mut PgConnection, statements: &[String]) -> sqlx::Result<()> {
+async fn execute_all(
+    connection: &mut PgConnection,
+    statements: &[impl AsRef<str> + Sync],
+) -> sqlx::Result<()> {
     for statement in statements {
-        sqlx::Executor::execute(&mut *connection, sqlx::raw_sql(statement)).await?;
+        sqlx::Executor::execute(&mut *connection, sqlx::raw_sql(statement.as_ref())).await?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use sqlx::postgres::PgConnection;
 
 use super::Batch;
 use super::{
-    execute_all, literal, up_down_migrations, Direction, Down, Migration, Record, Recorded, Script,
+    either, execute_all, literal, up_down_migrations, Direction, Down, Migration, Recorded, Script,
     Tool,
 };
 use crate::runner::error::Result;
@@ -81,9 +81,9 @@ impl Tool for Morph {
         })
     }
 
-    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Record {
+    fn record(&self, migration: &Migration, direction: &Direction, _took: Duration) -> Vec<String> {
         let (version, name) = (stored_version(migration), literal(&migration.description));
-        Record::after(
+        either(
             direction,
             format!("INSERT INTO {TABLE} (version, name) VALUES ({version}, {name})"),
             format!("DELETE FROM {TABLE} WHERE (Version={version} AND NAME={name})"),
