@@ -230,11 +230,10 @@ pub async fn open(
             path: ini.clone(),
         });
     }
-    let kind = match forced {
-        Some(kind) => kind,
+    let (kind, files) = match forced {
+        Some(kind) => (kind, migrations_dir(dir, kind)),
         None => detect(dir),
     };
-    let files = migrations_dir(dir, kind);
     match kind {
         Kind::Alembic => Ok(Box::new(AlembicRunner::open(dir, options).await?)),
         Kind::Sqlx => Ok(Box::new(SqlxRunner::open(&files).await?)),
@@ -245,9 +244,9 @@ pub async fn open(
 /// The kind of project in `dir`, from its files. sqlx, golang-migrate and morph name their
 /// files alike (`{version}_{name}.up.sql`): such a project is read as sqlx, or as morph when
 /// a file starts with morph's `-- morph:nontransactional`; `--kind` says otherwise.
-fn detect(dir: &Path) -> Kind {
+fn detect(dir: &Path) -> (Kind, PathBuf) {
     if looks_like_alembic(dir) {
-        return Kind::Alembic;
+        return (Kind::Alembic, dir.to_path_buf());
     }
     let candidates = [
         Kind::Diesel,
@@ -258,8 +257,8 @@ fn detect(dir: &Path) -> Kind {
     ];
     candidates
         .into_iter()
-        .find(|kind| marked(&migrations_dir(dir, *kind), *kind))
-        .unwrap_or(Kind::Sqlx)
+        .find_map(|kind| Some((kind, marked_dir(dir, kind)?)))
+        .unwrap_or_else(|| (Kind::Sqlx, migrations_dir(dir, Kind::Sqlx)))
 }
 
 fn looks_like_alembic(dir: &Path) -> bool {
@@ -296,31 +295,39 @@ fn shaped(dir: &Path, kind: Kind) -> bool {
 fn marked(dir: &Path, kind: Kind) -> bool {
     match kind {
         Kind::Diesel | Kind::Flyway => shaped(dir, kind),
-        _ => entries(dir).iter().any(|path| {
+        Kind::Goose | Kind::Dbmate | Kind::Morph => entries(dir).iter().any(|path| {
             path.extension().is_some_and(|e| e == "sql")
                 && std::fs::read_to_string(path)
                     .is_ok_and(|text| sql_files::written_for(kind, &text))
         }),
+        // Their files carry no mark of their own.
+        Kind::Alembic | Kind::Sqlx | Kind::GolangMigrate => false,
     }
 }
 
-/// Where the migration files of a `kind` project in `dir` are: `dir` itself, or the
-/// subdirectory the tool uses by default (`migrations/`; dbmate's `db/migrations/`; Flyway's
-/// `sql/` and `db/migration/`).
-fn migrations_dir(dir: &Path, kind: Kind) -> PathBuf {
+/// Where a `kind` project in `dir` may keep its files: `dir` itself, then the subdirectories
+/// the tool uses by default (`migrations/`; dbmate's `db/migrations/`; Flyway's `sql/` and
+/// `db/migration/`).
+fn places(dir: &Path, kind: Kind) -> impl Iterator<Item = PathBuf> + '_ {
     let nested: &[&str] = match kind {
         Kind::Alembic => &[],
         Kind::Dbmate => &["db/migrations", "migrations"],
         Kind::Flyway => &["sql", "db/migration", "migrations"],
         _ => &["migrations"],
     };
-    let candidates: Vec<PathBuf> = std::iter::once(dir.to_path_buf())
-        .chain(nested.iter().map(|n| dir.join(n)))
-        .collect();
-    // Marked first: a stray schema.sql at the root must not hide a goose project below it.
-    let found = candidates.iter().find(|d| marked(d, kind));
-    found
-        .or_else(|| candidates.iter().find(|d| shaped(d, kind)))
-        .cloned()
+    std::iter::once(dir.to_path_buf()).chain(nested.iter().map(|n| dir.join(n)))
+}
+
+/// The first place holding files only `kind` writes.
+fn marked_dir(dir: &Path, kind: Kind) -> Option<PathBuf> {
+    places(dir, kind).find(|d| marked(d, kind))
+}
+
+/// Where the migration files of a `kind` project in `dir` are: marked first, so that a stray
+/// schema.sql at the root does not hide a goose project below it; else the first place named
+/// as `kind` names its files; else `dir`.
+fn migrations_dir(dir: &Path, kind: Kind) -> PathBuf {
+    marked_dir(dir, kind)
+        .or_else(|| places(dir, kind).find(|d| shaped(d, kind)))
         .unwrap_or_else(|| dir.to_path_buf())
 }
