@@ -64,14 +64,16 @@ impl SqlxRunner {
         &mut self,
         database: &PgConnectOptions,
     ) -> Result<&mut PgConnection, StepError> {
-        let (connection, fresh) = self.connection.to(database).await?;
-        if fresh {
-            if let Err(error) = connection.ensure_migrations_table().await {
-                self.connection.forget();
-                return Err(connection_error(error));
-            }
-        }
-        Ok(self.connection.to(database).await?.0)
+        self.connection
+            .to(database, |connection| {
+                Box::pin(async move {
+                    connection
+                        .ensure_migrations_table()
+                        .await
+                        .map_err(connection_error)
+                })
+            })
+            .await
     }
 
     async fn applied(&mut self, database: &PgConnectOptions) -> Result<Vec<i64>, StepError> {

@@ -14,6 +14,7 @@ mod morph;
 mod statements;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -153,7 +154,7 @@ pub(super) fn written_for(kind: Kind, sql: &str) -> bool {
 }
 
 pub struct SqlFileRunner {
-    tool: Box<dyn Tool>,
+    tool: Arc<dyn Tool>,
     migrations: Vec<Migration>,
     revisions: Revisions,
     connection: KeptConnection,
@@ -162,19 +163,19 @@ pub struct SqlFileRunner {
 impl SqlFileRunner {
     /// Reads the project in `dir` as `kind` reads it.
     pub fn open(dir: &Path, kind: Kind) -> Result<Self> {
-        let (tool, migrations): (Box<dyn Tool>, _) = match kind {
+        let (tool, migrations): (Arc<dyn Tool>, _) = match kind {
             Kind::GolangMigrate => (
-                Box::new(golang_migrate::GolangMigrate),
+                Arc::new(golang_migrate::GolangMigrate),
                 golang_migrate::discover(dir)?,
             ),
-            Kind::Goose => (Box::new(goose::Goose), goose::discover(dir)?),
-            Kind::Dbmate => (Box::new(dbmate::Dbmate), dbmate::discover(dir)?),
+            Kind::Goose => (Arc::new(goose::Goose), goose::discover(dir)?),
+            Kind::Dbmate => (Arc::new(dbmate::Dbmate), dbmate::discover(dir)?),
             Kind::Flyway => {
                 let (tool, migrations) = flyway::discover(dir)?;
-                (Box::new(tool), migrations)
+                (Arc::new(tool), migrations)
             }
-            Kind::Diesel => (Box::new(diesel::Diesel), diesel::discover(dir)?),
-            Kind::Morph => (Box::new(morph::Morph), morph::discover(dir)?),
+            Kind::Diesel => (Arc::new(diesel::Diesel), diesel::discover(dir)?),
+            Kind::Morph => (Arc::new(morph::Morph), morph::discover(dir)?),
             Kind::Alembic | Kind::Sqlx => unreachable!("{kind:?} has a runner of its own"),
         };
         if migrations.is_empty() {
@@ -243,13 +244,8 @@ impl SqlFileRunner {
                 previous: index.checked_sub(1).map(|i| &self.migrations[i]),
             },
         };
-        let (connection, recorded) = books(
-            &mut self.connection,
-            self.tool.as_ref(),
-            &self.migrations,
-            database,
-        )
-        .await?;
+        let (connection, recorded) =
+            books(&mut self.connection, &self.tool, &self.migrations, database).await?;
         if let Some(refusal) = recorded.refusal {
             return Err(failed(id, refusal));
         }
@@ -284,13 +280,8 @@ impl Runner for SqlFileRunner {
     }
 
     async fn current(&mut self, database: &PgConnectOptions) -> Result<Vec<String>, StepError> {
-        let (_, recorded) = books(
-            &mut self.connection,
-            self.tool.as_ref(),
-            &self.migrations,
-            database,
-        )
-        .await?;
+        let (_, recorded) =
+            books(&mut self.connection, &self.tool, &self.migrations, database).await?;
         // The head is the last applied version in the tool's order; every history is a line.
         Ok(self
             .migrations
@@ -325,23 +316,24 @@ impl Runner for SqlFileRunner {
 /// The kept connection, its bookkeeping table made when it is new.
 async fn connect<'c>(
     kept: &'c mut KeptConnection,
-    tool: &dyn Tool,
+    tool: &Arc<dyn Tool>,
     database: &PgConnectOptions,
 ) -> Result<&'c mut PgConnection, StepError> {
-    let (connection, fresh) = kept.to(database).await?;
-    if fresh {
-        if let Err(error) = tool.ensure(connection).await {
-            kept.forget();
-            return Err(StepError::Connection(crate::sql::describe_error(&error)));
-        }
-    }
-    Ok(kept.to(database).await?.0)
+    let tool = tool.clone();
+    kept.to(database, move |connection| {
+        Box::pin(async move {
+            tool.ensure(connection)
+                .await
+                .map_err(|e| StepError::Connection(crate::sql::describe_error(&e)))
+        })
+    })
+    .await
 }
 
 /// The kept connection and what the tool's books say on it.
 async fn books<'c>(
     kept: &'c mut KeptConnection,
-    tool: &dyn Tool,
+    tool: &Arc<dyn Tool>,
     migrations: &[Migration],
     database: &PgConnectOptions,
 ) -> Result<(&'c mut PgConnection, Recorded), StepError> {
